@@ -1,0 +1,9 @@
+DROP TABLE usage_events;
+DROP TABLE ratings;
+DROP TABLE skill_version_verifications;
+ALTER TABLE skills
+    DROP CONSTRAINT skills_published_version_fkey,
+    DROP CONSTRAINT skills_draft_version_fkey;
+DROP TABLE skill_versions;
+DROP FUNCTION skill_versions_refuse_update();
+DROP TABLE skills;

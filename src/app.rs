@@ -1,0 +1,276 @@
+//! Wiring: the database, the object store, the gRPC services, health,
+//! reflection and the outbox worker, from start-up to graceful shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::auth::Authenticator;
+use crate::config::{Cli, Command, CommonConfig, ServeConfig, WorkerConfig};
+use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres};
+use crate::db::{self, DbPool};
+use crate::proto::registry::skill_registry_server::SkillRegistryServer;
+use crate::proto::workshop::workshop_server::WorkshopServer;
+use crate::registry::RegistryService;
+use crate::rpc_log::RpcLogLayer;
+use crate::shutdown::Shutdown;
+use crate::storage::Storage;
+use crate::workshop::WorkshopService;
+use crate::{health, outbox, proto, telemetry};
+
+/// What every service needs: the database pool and the object store.
+#[derive(Clone)]
+pub struct AppState {
+    /// Connections for RPCs and the worker.
+    pub pool: DbPool,
+    /// Skill content and build packs.
+    pub storage: Storage,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("pool", &self.pool.status())
+            .field("storage", &self.storage)
+            .finish()
+    }
+}
+
+/// Runs the subcommand the command line asked for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    telemetry::init(cli.common.log_format, &cli.common.log)?;
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals();
+    match cli.command.unwrap_or_else(|| Command::Serve(ServeConfig::default())) {
+        Command::Serve(config) => serve(&cli.common, &config, shutdown).await,
+        Command::Migrate => migrate(&cli.common).await,
+        Command::Worker(config) => work(&cli.common, &config, shutdown).await,
+    }
+}
+
+/// The PostgreSQL this process uses: the configured server, or the
+/// embedded cluster it runs itself (and must stop on the way out).
+#[derive(Debug)]
+pub struct Database {
+    /// Where to connect.
+    pub url: String,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or starts the embedded cluster in the
+    /// data directory and makes sure its `atelier` database exists.
+    pub async fn open(common: &CommonConfig) -> anyhow::Result<Self> {
+        if let Some(url) = &common.database_url {
+            return Ok(Self {
+                url: url.clone(),
+                embedded: None,
+            });
+        }
+        let options = ClusterOptions {
+            bin_dir: common.postgres_bin_dir.clone(),
+            ephemeral: false,
+        };
+        let mut cluster = EmbeddedPostgres::new(&common.data_dir, &options)?;
+        let started = std::time::Instant::now();
+        cluster.start().await?;
+        tracing::info!(
+            socket_dir = %cluster.socket_dir().display(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "embedded PostgreSQL is running"
+        );
+        let database = Self {
+            url: cluster.url(embedded::DATABASE),
+            embedded: Some(cluster),
+        };
+        if let Some(cluster) = &database.embedded {
+            create_database_if_missing(&cluster.url("postgres"), embedded::DATABASE).await?;
+        }
+        Ok(database)
+    }
+
+    /// Stops the embedded cluster, if we run one.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        if let Some(cluster) = self.embedded.as_mut() {
+            cluster.stop().await?;
+            tracing::info!("embedded PostgreSQL stopped");
+        }
+        Ok(())
+    }
+}
+
+async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let mut conn = AsyncPgConnection::establish(admin_url).await?;
+    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<Text, _>(name)
+        .get_result(&mut conn)
+        .await?;
+    if !found.exists {
+        // An identifier cannot be a bind parameter; `name` is our constant.
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await?;
+        tracing::info!(database = name, "created the database");
+    }
+    Ok(())
+}
+
+async fn migrate(common: &CommonConfig) -> anyhow::Result<()> {
+    let database = Database::open(common).await?;
+    let result = apply_migrations(&database.url).await;
+    database.close().await?;
+    result
+}
+
+async fn apply_migrations(url: &str) -> anyhow::Result<()> {
+    let applied = db::run_migrations(url).await?;
+    if applied.is_empty() {
+        tracing::info!("database schema is up to date");
+    } else {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    Ok(())
+}
+
+async fn open_state(common: &CommonConfig, database: &Database) -> anyhow::Result<AppState> {
+    let pool = db::build_pool(&database.url, common.database_pool_size, common.database_timeout())?;
+    let storage = Storage::open(common.object_store_url.as_deref(), &common.data_dir)?;
+    tracing::info!(object_store = storage.location(), "object store ready");
+    Ok(AppState { pool, storage })
+}
+
+async fn serve(common: &CommonConfig, config: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<()> {
+    let auth = Authenticator::new(&config.auth_tokens).map_err(anyhow::Error::msg)?;
+    let database = Database::open(common).await?;
+    let result = async {
+        if !config.skip_migrations {
+            apply_migrations(&database.url).await?;
+        }
+        let state = open_state(common, &database).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let worker = (!config.no_worker).then(|| {
+            tokio::spawn(outbox::run_worker(state.pool.clone(), config.worker.clone(), shutdown.clone()))
+        });
+        let options = ServerOptions {
+            auth,
+            health_interval: config.health_interval(),
+            shutdown_grace: config.shutdown_grace(),
+        };
+        let served = serve_grpc(listener, state, database.url.clone(), options, shutdown.clone()).await;
+        // The server only returns on shutdown or failure; either way stop
+        // the worker too.
+        shutdown.trigger();
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
+    }
+    .await;
+    database.close().await?;
+    result
+}
+
+async fn work(common: &CommonConfig, config: &WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()> {
+    let database = Database::open(common).await?;
+    let result = async {
+        let state = open_state(common, &database).await?;
+        outbox::run_worker(state.pool, config.clone(), shutdown).await;
+        Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
+}
+
+/// How the gRPC server behaves, beyond what it serves.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Authenticates callers of the atelier services.
+    pub auth: Authenticator,
+    /// How often health probes the database.
+    pub health_interval: Duration,
+    /// How long in-flight RPCs may finish after shutdown fires.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves the atelier services, health and reflection on `listener` until
+/// `shutdown` fires and in-flight RPCs finish (or the grace period ends).
+///
+/// `database_url` is probed for health on a connection of its own.
+pub async fn serve_grpc(
+    listener: TcpListener,
+    state: AppState,
+    database_url: String,
+    options: ServerOptions,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let local_addr: SocketAddr = listener.local_addr()?;
+    if options.auth.is_open() {
+        tracing::warn!(
+            "NO AUTH TOKENS CONFIGURED: every caller is accepted. Fine for local development; \
+             set ATELIER_AUTH_TOKENS before exposing this server."
+        );
+    }
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let health_task = tokio::spawn(health::watch_database(
+        health_reporter,
+        database_url,
+        options.health_interval,
+        shutdown.clone(),
+    ));
+
+    // Both reflection versions: grpcurl 1.8 still asks v1alpha.
+    let reflection_v1 = reflection_builder().build_v1()?;
+    let reflection_v1alpha = reflection_builder().build_v1alpha()?;
+
+    let registry = SkillRegistryServer::with_interceptor(
+        RegistryService { state: state.clone() },
+        options.auth.clone(),
+    );
+    let workshop = WorkshopServer::with_interceptor(WorkshopService { state }, options.auth.clone());
+
+    tracing::info!(address = %local_addr, "serving gRPC");
+    let router = tonic::transport::Server::builder()
+        .layer(RpcLogLayer)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(registry)
+        .add_service(workshop);
+    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.clone().wait_owned());
+    tokio::pin!(serving);
+    let grace_over = async {
+        shutdown.wait().await;
+        tokio::time::sleep(options.shutdown_grace).await;
+    };
+    let result = tokio::select! {
+        result = &mut serving => result.context("the gRPC server failed"),
+        () = grace_over => {
+            tracing::warn!(grace_secs = options.shutdown_grace.as_secs(), "grace period over; dropping the RPCs still running");
+            Ok(())
+        }
+    };
+    shutdown.trigger();
+    let _ = health_task.await;
+    tracing::info!("gRPC server stopped");
+    result
+}
+
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}

@@ -1,0 +1,251 @@
+//! Who is calling: the interceptor that authenticates the calling service
+//! and records the end user it acts for.
+//!
+//! Callers are services. Each presents a bearer token from the configured
+//! set (compared in constant time); the end user travels in the `x-user-id`
+//! metadata header and the user's plan in `x-user-plan`. The interceptor puts
+//! a [`Caller`] into the request's extensions, where service methods find it
+//! with [`caller`]. With no tokens configured every caller is accepted (for
+//! local development); `app` says so loudly at start-up.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tonic::metadata::MetadataMap;
+use tonic::service::Interceptor;
+use tonic::{Request, Status};
+
+use crate::error::ApiError;
+
+/// Metadata header naming the end user a call acts for.
+pub const USER_HEADER: &str = "x-user-id";
+/// Metadata header naming the end user's plan (e.g. `free`, `pro`).
+pub const PLAN_HEADER: &str = "x-user-plan";
+
+/// An external user id: 1–200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Parses a user id as it arrives in metadata or a request field.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("must not be empty");
+        }
+        if raw.chars().count() > 200 {
+            return Err("must be at most 200 characters");
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The calling service: the name of its token, or `anonymous` when the
+    /// server runs without tokens.
+    pub service: String,
+    /// The end user the call acts for, from `x-user-id`.
+    pub user: Option<UserId>,
+    /// The end user's plan, from `x-user-plan`, lowercased.
+    pub plan: Option<String>,
+}
+
+impl Caller {
+    /// The end user, or UNAUTHENTICATED naming the header to send.
+    pub fn user(&self) -> Result<&UserId, ApiError> {
+        self.user.as_ref().ok_or_else(|| {
+            ApiError::unauthenticated(
+                "USER_REQUIRED",
+                format!("this call acts for a user: send the `{USER_HEADER}` metadata header"),
+            )
+        })
+    }
+}
+
+/// The caller that [`Authenticator`] stored in a request.
+pub fn caller<T>(request: &Request<T>) -> Result<&Caller, ApiError> {
+    request.extensions().get::<Caller>().ok_or_else(|| {
+        // Every service is wrapped by the interceptor, so this is a wiring bug.
+        ApiError::internal("request reached a service without passing the authenticator")
+    })
+}
+
+/// One accepted token: its name for logs and the SHA-256 of its value.
+/// Comparing fixed-size digests keeps the comparison constant-time without
+/// leaking the token's length.
+#[derive(Clone)]
+struct Token {
+    name: String,
+    digest: [u8; 32],
+}
+
+/// The interceptor that authenticates callers. Cheap to clone.
+#[derive(Clone)]
+pub struct Authenticator {
+    tokens: Arc<Vec<Token>>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: token values never reach a log.
+        let names: Vec<&str> = self.tokens.iter().map(|t| t.name.as_str()).collect();
+        f.debug_struct("Authenticator").field("tokens", &names).finish()
+    }
+}
+
+impl Authenticator {
+    /// Builds the authenticator from `name:token` (or bare `token`) entries.
+    /// An empty list means open mode.
+    pub fn new(entries: &[String]) -> Result<Self, String> {
+        let mut tokens = Vec::new();
+        for (index, entry) in entries.iter().map(|e| e.trim()).enumerate() {
+            if entry.is_empty() {
+                continue;
+            }
+            let (name, value) = match entry.split_once(':') {
+                Some((name, value)) => (name.trim().to_owned(), value.trim()),
+                None => (format!("token-{}", index + 1), entry),
+            };
+            if name.is_empty() || value.is_empty() {
+                return Err(format!(
+                    "auth token entry {} must be `name:token` or `token`, with neither part empty",
+                    index + 1
+                ));
+            }
+            tokens.push(Token {
+                name,
+                digest: Sha256::digest(value.as_bytes()).into(),
+            });
+        }
+        Ok(Self {
+            tokens: Arc::new(tokens),
+        })
+    }
+
+    /// Whether every caller is accepted (no tokens configured).
+    pub fn is_open(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    fn authenticate_service(&self, metadata: &MetadataMap) -> Result<String, ApiError> {
+        if self.is_open() {
+            return Ok("anonymous".to_owned());
+        }
+        let presented = metadata
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .ok_or_else(|| {
+                ApiError::unauthenticated(
+                    "TOKEN_REQUIRED",
+                    "send `authorization: Bearer <token>` metadata",
+                )
+            })?;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        // Check every token, without stopping early, so timing says nothing
+        // about which one (if any) matched.
+        let mut matched = None;
+        for token in self.tokens.iter() {
+            if bool::from(token.digest.ct_eq(&digest)) {
+                matched = Some(token.name.clone());
+            }
+        }
+        matched.ok_or_else(|| ApiError::unauthenticated("TOKEN_INVALID", "the bearer token is not valid"))
+    }
+
+    fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller, ApiError> {
+        let service = self.authenticate_service(metadata)?;
+        let user = match metadata.get(USER_HEADER) {
+            None => None,
+            Some(value) => {
+                let text = value.to_str().map_err(|_| {
+                    ApiError::unauthenticated("USER_INVALID", format!("`{USER_HEADER}` must be ASCII text"))
+                })?;
+                let user = UserId::parse(text).map_err(|problem| {
+                    ApiError::unauthenticated("USER_INVALID", format!("`{USER_HEADER}` {problem}"))
+                })?;
+                Some(user)
+            }
+        };
+        let plan = metadata
+            .get(PLAN_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(|plan| plan.trim().to_ascii_lowercase())
+            .filter(|plan| !plan.is_empty());
+        Ok(Caller { service, user, plan })
+    }
+}
+
+impl Interceptor for Authenticator {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let caller = self.authenticate(request.metadata())?;
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(pairs: &[(&'static str, &str)]) -> MetadataMap {
+        let mut map = MetadataMap::new();
+        for (key, value) in pairs {
+            map.insert(*key, value.parse().expect("ASCII metadata"));
+        }
+        map
+    }
+
+    #[test]
+    fn a_configured_token_authenticates_by_name() {
+        let auth = Authenticator::new(&["web:s3cret".to_owned()]).expect("valid");
+        let caller = auth
+            .authenticate(&metadata(&[("authorization", "Bearer s3cret"), (USER_HEADER, "u1")]))
+            .expect("authenticated");
+        assert_eq!(caller.service, "web");
+        assert_eq!(caller.user.as_ref().map(UserId::as_str), Some("u1"));
+    }
+
+    #[test]
+    fn a_wrong_or_missing_token_is_unauthenticated() {
+        let auth = Authenticator::new(&["s3cret".to_owned()]).expect("valid");
+        let wrong = auth.authenticate(&metadata(&[("authorization", "Bearer nope")]));
+        assert_eq!(wrong.expect_err("rejected").reason, "TOKEN_INVALID");
+        let missing = auth.authenticate(&metadata(&[]));
+        assert_eq!(missing.expect_err("rejected").reason, "TOKEN_REQUIRED");
+    }
+
+    #[test]
+    fn open_mode_accepts_anyone_and_a_missing_user_is_reported_by_header_name() {
+        let auth = Authenticator::new(&[]).expect("valid");
+        let caller = auth.authenticate(&metadata(&[])).expect("open");
+        let error = caller.user().expect_err("no user");
+        assert!(error.message.contains(USER_HEADER));
+    }
+
+    #[test]
+    fn the_debug_form_never_shows_token_values() {
+        let auth = Authenticator::new(&["web:s3cret".to_owned()]).expect("valid");
+        assert!(!format!("{auth:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,203 @@
+//! Every setting of the server, read once from flags and environment
+//! variables and validated before anything starts.
+//!
+//! Each flag has an `ATELIER_…` environment variable (and the database URL
+//! the conventional `DATABASE_URL`), so a deployment configures the server
+//! with environment alone and `atelier --help` documents both.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The `atelier` command line.
+#[derive(Debug, Parser)]
+#[command(name = "atelier", version, about = "Atelier: the SkillRegistry and Workshop gRPC services")]
+pub struct Cli {
+    /// Settings every subcommand shares.
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// What to run; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve gRPC and run the outbox worker in one process (the default).
+    Serve(ServeConfig),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Run the outbox worker only, without serving gRPC.
+    Worker(WorkerConfig),
+}
+
+/// Settings shared by every subcommand: where the data lives and how to log.
+#[derive(Debug, Clone, Args)]
+pub struct CommonConfig {
+    /// Directory for the embedded PostgreSQL cluster and the default object
+    /// store. Created on first use.
+    #[arg(long, env = "ATELIER_DATA_DIR", default_value = "atelier-data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL to use, e.g. `postgres://user@host/atelier`. When unset the
+    /// server runs its own PostgreSQL cluster inside the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "ATELIER_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub database_pool_size: u32,
+
+    /// Seconds to wait for a pooled database connection before failing the
+    /// request with UNAVAILABLE.
+    #[arg(long, env = "ATELIER_DATABASE_TIMEOUT_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub database_timeout_secs: u64,
+
+    /// Directory holding the PostgreSQL server binaries (`initdb`,
+    /// `postgres`) for the embedded cluster. Found through `pg_config
+    /// --bindir`, PATH or /usr/lib/postgresql/*/bin when unset.
+    #[arg(long, env = "ATELIER_POSTGRES_BIN_DIR", global = true)]
+    pub postgres_bin_dir: Option<PathBuf>,
+
+    /// Object store URL: `file:///abs/path`, `memory://`, `s3://bucket/prefix`
+    /// (credentials from the usual AWS_* variables). Defaults to the
+    /// `objects` folder of the data directory.
+    #[arg(long, env = "ATELIER_OBJECT_STORE_URL", hide_env_values = true, global = true)]
+    pub object_store_url: Option<String>,
+
+    /// Log format.
+    #[arg(long, env = "ATELIER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `atelier=debug,info`.
+    #[arg(long, env = "ATELIER_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event, for terminals.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to serve gRPC on.
+    #[arg(long, env = "ATELIER_LISTEN", default_value = "0.0.0.0:50051")]
+    pub listen: SocketAddr,
+
+    /// Do not apply pending migrations at start-up (for deployments that run
+    /// `atelier migrate` as a separate step).
+    #[arg(long, env = "ATELIER_SKIP_MIGRATIONS")]
+    pub skip_migrations: bool,
+
+    /// Bearer tokens that callers must present, comma separated, each
+    /// `name:token` (the name appears in logs) or just `token`. With none
+    /// configured the server accepts every caller and warns loudly.
+    #[arg(long, env = "ATELIER_AUTH_TOKENS", hide_env_values = true, value_delimiter = ',')]
+    pub auth_tokens: Vec<String>,
+
+    /// How often, in milliseconds, health checks probe the database.
+    #[arg(long, env = "ATELIER_HEALTH_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub health_interval_ms: u64,
+
+    /// Seconds that in-flight RPCs get to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "ATELIER_SHUTDOWN_GRACE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_secs: u64,
+
+    /// Do not run the outbox worker in this process.
+    #[arg(long, env = "ATELIER_NO_WORKER")]
+    pub no_worker: bool,
+
+    /// Settings of the outbox worker that runs beside the server.
+    #[command(flatten)]
+    pub worker: WorkerConfig,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            skip_migrations: false,
+            auth_tokens: Vec::new(),
+            health_interval_ms: 1000,
+            shutdown_grace_secs: 30,
+            no_worker: false,
+            worker: WorkerConfig::default(),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The health probe interval.
+    pub fn health_interval(&self) -> Duration {
+        Duration::from_millis(self.health_interval_ms)
+    }
+
+    /// How long in-flight RPCs may run after a shutdown signal.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+/// Settings of the outbox worker.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerConfig {
+    /// Events claimed per batch.
+    #[arg(long, env = "ATELIER_OUTBOX_BATCH_SIZE", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub outbox_batch_size: u32,
+
+    /// Milliseconds between polls when no notification arrives.
+    #[arg(long, env = "ATELIER_OUTBOX_POLL_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub outbox_poll_interval_ms: u64,
+
+    /// Attempts before a failing event is parked as dead.
+    #[arg(long, env = "ATELIER_OUTBOX_MAX_ATTEMPTS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub outbox_max_attempts: u32,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            outbox_batch_size: 500,
+            outbox_poll_interval_ms: 1000,
+            outbox_max_attempts: 10,
+        }
+    }
+}
+
+impl CommonConfig {
+    /// Settings for a data directory with everything else at its default,
+    /// as the tests and embedders start from.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            database_url: None,
+            database_pool_size: 16,
+            database_timeout_secs: 5,
+            postgres_bin_dir: None,
+            object_store_url: None,
+            log_format: LogFormat::Human,
+            log: "info".to_owned(),
+        }
+    }
+
+    /// How long to wait for a pooled connection.
+    pub fn database_timeout(&self) -> Duration {
+        Duration::from_secs(self.database_timeout_secs)
+    }
+}

@@ -1,0 +1,183 @@
+//! The one error type of the API, and its mapping to `tonic::Status`.
+//!
+//! Every error leaves the server with a canonical status code, a message for
+//! people, and one `google.rpc.ErrorInfo` (domain `atelier`, a stable
+//! UPPER_SNAKE `reason`) for programs, as AIP-193 asks. Bad input also
+//! carries a `google.rpc.BadRequest` listing every violated field. INTERNAL
+//! is reserved for bugs; it is logged here, once, and its message says
+//! nothing about the server's insides.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every error this server returns.
+pub const ERROR_DOMAIN: &str = "atelier";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's path in the request, e.g. `slug` or `usages[3].skill_id`.
+    pub field: String,
+    /// What is wrong with it, for people.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// An error an RPC answers with.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code:?} {reason}: {message}")]
+pub struct ApiError {
+    /// The canonical gRPC status code.
+    pub code: Code,
+    /// Stable machine-readable reason, UPPER_SNAKE.
+    pub reason: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Invalid fields (INVALID_ARGUMENT only).
+    pub violations: Vec<FieldViolation>,
+}
+
+impl ApiError {
+    /// An error with no field violations.
+    pub fn new(code: Code, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// INVALID_ARGUMENT listing every violated field.
+    pub fn invalid(violations: Vec<FieldViolation>) -> Self {
+        let message = match violations.as_slice() {
+            [only] => format!("invalid {}: {}", only.field, only.description),
+            many => format!("{} invalid fields", many.len()),
+        };
+        Self {
+            code: Code::InvalidArgument,
+            reason: "INVALID_ARGUMENT",
+            message,
+            violations,
+        }
+    }
+
+    /// INVALID_ARGUMENT for one field.
+    pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    /// NOT_FOUND for a resource of `kind` named `name`.
+    pub fn not_found(kind: &str, name: impl std::fmt::Display) -> Self {
+        Self::new(Code::NotFound, "NOT_FOUND", format!("{kind} {name} not found"))
+    }
+
+    /// UNAUTHENTICATED.
+    pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthenticated, reason, message)
+    }
+
+    /// PERMISSION_DENIED.
+    pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Code::PermissionDenied, reason, message)
+    }
+
+    /// FAILED_PRECONDITION.
+    pub fn failed_precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Code::FailedPrecondition, reason, message)
+    }
+
+    /// UNAVAILABLE: the database or object store cannot be reached now;
+    /// the caller may retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(Code::Unavailable, "BACKEND_UNAVAILABLE", message)
+    }
+
+    /// INTERNAL: a bug. The cause is logged here and not sent to the caller.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(Code::Internal, "INTERNAL", "internal error; see the server log")
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(error.reason, ERROR_DOMAIN, HashMap::new());
+        for violation in error.violations {
+            details.add_bad_request_violation(violation.field, violation.description);
+        }
+        Status::with_error_details(error.code, error.message, details)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => Self::new(Code::NotFound, "NOT_FOUND", "not found"),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                Self::unavailable("the database connection was lost; retry")
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::new(
+                Code::Aborted,
+                "CONCURRENT_MODIFICATION",
+                "a concurrent change conflicted with this one; retry",
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        tracing::warn!(%error, "no database connection");
+        Self::unavailable("the database is unavailable; retry later")
+    }
+}
+
+/// The result type of repository and service functions.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_carries_error_info_in_the_atelier_domain() {
+        let status = Status::from(ApiError::not_found("skill", "abc"));
+        assert_eq!(status.code(), Code::NotFound);
+        let info = status.get_error_details().error_info().cloned().expect("ErrorInfo");
+        assert_eq!(info.reason, "NOT_FOUND");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn invalid_argument_lists_every_field() {
+        let status = Status::from(ApiError::invalid(vec![
+            FieldViolation::new("slug", "too short"),
+            FieldViolation::new("name", "empty"),
+        ]));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let fields: Vec<_> = details
+            .bad_request()
+            .expect("BadRequest")
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, ["slug", "name"]);
+    }
+}

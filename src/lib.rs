@@ -1,0 +1,23 @@
+//! Atelier: the SkillRegistry and Workshop gRPC services.
+//!
+//! The binary (`src/main.rs`) parses the command line into a [`config`] and
+//! hands it to [`app`], which wires the database pool, the object store, the
+//! services and the outbox worker together and runs them until shutdown.
+//! Each RPC's path reads top-down: `proto/` → the service in [`registry`] or
+//! [`workshop`] → a repository function → SQL in `migrations/`.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod outbox;
+pub mod proto;
+pub mod registry;
+pub mod rpc_log;
+pub mod schema;
+pub mod shutdown;
+pub mod storage;
+pub mod telemetry;
+pub mod workshop;

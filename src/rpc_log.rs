@@ -1,0 +1,184 @@
+//! One log line per RPC: method, gRPC status and latency.
+//!
+//! A tower layer around the whole server. A gRPC status arrives either in
+//! the response headers (an error answered at once, "trailers-only") or in
+//! the trailers after the last message, so the layer wraps the response body
+//! and logs when the trailers pass by. A body dropped before its trailers
+//! means the client went away: that is logged as CANCELLED.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::HeaderMap;
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+use tonic::Code;
+use tower::{Layer, Service};
+
+/// The layer to add to the server builder.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RpcLogLayer;
+
+impl<S> Layer<S> for RpcLogLayer {
+    type Service = RpcLog<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RpcLog { inner }
+    }
+}
+
+/// The service [`RpcLogLayer`] wraps around the server.
+#[derive(Debug, Clone)]
+pub struct RpcLog<S> {
+    inner: S,
+}
+
+/// What is known about an RPC until its status arrives.
+#[derive(Debug)]
+struct RpcRecord {
+    method: String,
+    started: Instant,
+}
+
+impl RpcRecord {
+    fn finish(self, status: &str, failed: bool) {
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let method = self.method.as_str();
+        if failed {
+            tracing::warn!(rpc.method = method, rpc.status = status, latency_ms, "rpc");
+        } else if method.starts_with("/grpc.") {
+            // Health checks and reflection: probes would drown the log.
+            tracing::debug!(rpc.method = method, rpc.status = status, latency_ms, "rpc");
+        } else {
+            tracing::info!(rpc.method = method, rpc.status = status, latency_ms, "rpc");
+        }
+    }
+
+    /// Logs the status found in `headers`, if any; gives the record back
+    /// when there is none yet.
+    fn finish_if_status(self, headers: &HeaderMap) -> Option<Self> {
+        match headers.get("grpc-status") {
+            Some(value) => {
+                let code = Code::from_bytes(value.as_bytes());
+                let failed = matches!(code, Code::Internal | Code::Unknown | Code::DataLoss);
+                self.finish(&format!("{code:?}"), failed);
+                None
+            }
+            None => Some(self),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RpcLog<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+{
+    type Response = http::Response<LoggedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = RpcLogFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let record = RpcRecord {
+            method: request.uri().path().to_owned(),
+            started: Instant::now(),
+        };
+        RpcLogFuture {
+            inner: self.inner.call(request),
+            record: Some(record),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RpcLog`].
+    pub struct RpcLogFuture<F> {
+        #[pin]
+        inner: F,
+        record: Option<RpcRecord>,
+    }
+}
+
+impl<F, ResBody, E> Future for RpcLogFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+{
+    type Output = Result<http::Response<LoggedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        let record = this.record.take();
+        Poll::Ready(match result {
+            Ok(response) => {
+                let record = record.and_then(|r| r.finish_if_status(response.headers()));
+                Ok(response.map(|inner| LoggedBody { inner, record }))
+            }
+            Err(error) => {
+                if let Some(record) = record {
+                    record.finish("transport error", true);
+                }
+                Err(error)
+            }
+        })
+    }
+}
+
+pin_project! {
+    /// A response body that logs the RPC when its trailers pass by.
+    pub struct LoggedBody<B> {
+        #[pin]
+        inner: B,
+        record: Option<RpcRecord>,
+    }
+
+    impl<B> PinnedDrop for LoggedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(record) = this.project().record.take() {
+                record.finish("Cancelled", false);
+            }
+        }
+    }
+}
+
+impl<B: Body> Body for LoggedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(record) = this.record.take()
+                {
+                    *this.record = record.finish_if_status(trailers);
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(record) = this.record.take() {
+                    record.finish("stream error", true);
+                }
+            }
+            None => {
+                if let Some(record) = this.record.take() {
+                    record.finish("no status", true);
+                }
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

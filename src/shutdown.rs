@@ -1,0 +1,78 @@
+//! Graceful shutdown as a first-class value: one [`Shutdown`] is triggered
+//! by SIGINT/SIGTERM (or by a test), and every long-running task holds a
+//! clone and stops when it fires.
+
+use tokio::sync::watch;
+
+/// A shutdown signal that can be triggered once and awaited by many.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    sender: std::sync::Arc<watch::Sender<bool>>,
+    receiver: watch::Receiver<bool>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Shutdown {
+    /// A signal that has not fired.
+    pub fn new() -> Self {
+        let (sender, receiver) = watch::channel(false);
+        Self {
+            sender: std::sync::Arc::new(sender),
+            receiver,
+        }
+    }
+
+    /// Fires the signal; every waiter wakes up.
+    pub fn trigger(&self) {
+        self.sender.send_replace(true);
+    }
+
+    /// Whether the signal has fired.
+    pub fn is_triggered(&self) -> bool {
+        *self.receiver.borrow()
+    }
+
+    /// Completes once the signal has fired.
+    pub async fn wait(&self) {
+        let mut receiver = self.receiver.clone();
+        // An error means every sender is gone, which only happens once all
+        // clones (including ours) are dropped; treat it as shutdown.
+        let _ = receiver.wait_for(|fired| *fired).await;
+    }
+
+    /// Like [`Shutdown::wait`], for places that need a `'static` future.
+    pub async fn wait_owned(self) {
+        self.wait().await;
+    }
+
+    /// Fires the signal on SIGINT or SIGTERM. Spawns a task; returns at once.
+    pub fn trigger_on_signals(&self) {
+        let shutdown = self.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown signal received; finishing in-flight requests");
+            shutdown.trigger();
+        });
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        _ => {
+            tracing::warn!("cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
