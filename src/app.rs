@@ -46,10 +46,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(cli.common.log_format, &cli.common.log)?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    match cli.command.unwrap_or_else(|| Command::Serve(ServeConfig::default())) {
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeConfig::default()))
+    {
         Command::Serve(config) => serve(&cli.common, &config, shutdown).await,
         Command::Migrate => migrate(&cli.common).await,
         Command::Worker(config) => work(&cli.common, &config, shutdown).await,
+        Command::TestCluster(config) => {
+            let grace = Duration::from_secs(config.idle_grace_secs);
+            db::shared_cluster::supervise(&config.root, grace, shutdown).await
+        }
     }
 }
 
@@ -111,10 +118,11 @@ async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Resu
         exists: bool,
     }
     let mut conn = AsyncPgConnection::establish(admin_url).await?;
-    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<Text, _>(name)
-        .get_result(&mut conn)
-        .await?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(name)
+            .get_result(&mut conn)
+            .await?;
     if !found.exists {
         // An identifier cannot be a bind parameter; `name` is our constant.
         diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
@@ -143,13 +151,21 @@ async fn apply_migrations(url: &str) -> anyhow::Result<()> {
 }
 
 async fn open_state(common: &CommonConfig, database: &Database) -> anyhow::Result<AppState> {
-    let pool = db::build_pool(&database.url, common.database_pool_size, common.database_timeout())?;
+    let pool = db::build_pool(
+        &database.url,
+        common.database_pool_size,
+        common.database_timeout(),
+    )?;
     let storage = Storage::open(common.object_store_url.as_deref(), &common.data_dir)?;
     tracing::info!(object_store = storage.location(), "object store ready");
     Ok(AppState { pool, storage })
 }
 
-async fn serve(common: &CommonConfig, config: &ServeConfig, shutdown: Shutdown) -> anyhow::Result<()> {
+async fn serve(
+    common: &CommonConfig,
+    config: &ServeConfig,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let auth = Authenticator::new(&config.auth_tokens).map_err(anyhow::Error::msg)?;
     let database = Database::open(common).await?;
     let result = async {
@@ -161,14 +177,25 @@ async fn serve(common: &CommonConfig, config: &ServeConfig, shutdown: Shutdown) 
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let worker = (!config.no_worker).then(|| {
-            tokio::spawn(outbox::run_worker(state.pool.clone(), config.worker.clone(), shutdown.clone()))
+            tokio::spawn(outbox::run_worker(
+                state.pool.clone(),
+                config.worker.clone(),
+                shutdown.clone(),
+            ))
         });
         let options = ServerOptions {
             auth,
             health_interval: config.health_interval(),
             shutdown_grace: config.shutdown_grace(),
         };
-        let served = serve_grpc(listener, state, database.url.clone(), options, shutdown.clone()).await;
+        let served = serve_grpc(
+            listener,
+            state,
+            database.url.clone(),
+            options,
+            shutdown.clone(),
+        )
+        .await;
         // The server only returns on shutdown or failure; either way stop
         // the worker too.
         shutdown.trigger();
@@ -182,7 +209,11 @@ async fn serve(common: &CommonConfig, config: &ServeConfig, shutdown: Shutdown) 
     result
 }
 
-async fn work(common: &CommonConfig, config: &WorkerConfig, shutdown: Shutdown) -> anyhow::Result<()> {
+async fn work(
+    common: &CommonConfig,
+    config: &WorkerConfig,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let database = Database::open(common).await?;
     let result = async {
         let state = open_state(common, &database).await?;
@@ -237,10 +268,13 @@ pub async fn serve_grpc(
     let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
     let registry = SkillRegistryServer::with_interceptor(
-        RegistryService { state: state.clone() },
+        RegistryService {
+            state: state.clone(),
+        },
         options.auth.clone(),
     );
-    let workshop = WorkshopServer::with_interceptor(WorkshopService { state }, options.auth.clone());
+    let workshop =
+        WorkshopServer::with_interceptor(WorkshopService { state }, options.auth.clone());
 
     tracing::info!(address = %local_addr, "serving gRPC");
     let router = tonic::transport::Server::builder()
@@ -250,7 +284,10 @@ pub async fn serve_grpc(
         .add_service(reflection_v1alpha)
         .add_service(registry)
         .add_service(workshop);
-    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.clone().wait_owned());
+    let serving = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().wait_owned(),
+    );
     tokio::pin!(serving);
     let grace_over = async {
         shutdown.wait().await;

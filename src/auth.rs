@@ -106,7 +106,9 @@ impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Names only: token values never reach a log.
         let names: Vec<&str> = self.tokens.iter().map(|t| t.name.as_str()).collect();
-        f.debug_struct("Authenticator").field("tokens", &names).finish()
+        f.debug_struct("Authenticator")
+            .field("tokens", &names)
+            .finish()
     }
 }
 
@@ -170,7 +172,9 @@ impl Authenticator {
                 matched = Some(token.name.clone());
             }
         }
-        matched.ok_or_else(|| ApiError::unauthenticated("TOKEN_INVALID", "the bearer token is not valid"))
+        matched.ok_or_else(|| {
+            ApiError::unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+        })
     }
 
     fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller, ApiError> {
@@ -179,7 +183,10 @@ impl Authenticator {
             None => None,
             Some(value) => {
                 let text = value.to_str().map_err(|_| {
-                    ApiError::unauthenticated("USER_INVALID", format!("`{USER_HEADER}` must be ASCII text"))
+                    ApiError::unauthenticated(
+                        "USER_INVALID",
+                        format!("`{USER_HEADER}` must be ASCII text"),
+                    )
                 })?;
                 let user = UserId::parse(text).map_err(|problem| {
                     ApiError::unauthenticated("USER_INVALID", format!("`{USER_HEADER}` {problem}"))
@@ -192,7 +199,11 @@ impl Authenticator {
             .and_then(|value| value.to_str().ok())
             .map(|plan| plan.trim().to_ascii_lowercase())
             .filter(|plan| !plan.is_empty());
-        Ok(Caller { service, user, plan })
+        Ok(Caller {
+            service,
+            user,
+            plan,
+        })
     }
 }
 
@@ -220,7 +231,10 @@ mod tests {
     fn a_configured_token_authenticates_by_name() {
         let auth = Authenticator::new(&["web:s3cret".to_owned()]).expect("valid");
         let caller = auth
-            .authenticate(&metadata(&[("authorization", "Bearer s3cret"), (USER_HEADER, "u1")]))
+            .authenticate(&metadata(&[
+                ("authorization", "Bearer s3cret"),
+                (USER_HEADER, "u1"),
+            ]))
             .expect("authenticated");
         assert_eq!(caller.service, "web");
         assert_eq!(caller.user.as_ref().map(UserId::as_str), Some("u1"));

@@ -13,7 +13,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The `atelier` command line.
 #[derive(Debug, Parser)]
-#[command(name = "atelier", version, about = "Atelier: the SkillRegistry and Workshop gRPC services")]
+#[command(
+    name = "atelier",
+    version,
+    about = "Atelier: the SkillRegistry and Workshop gRPC services"
+)]
 pub struct Cli {
     /// Settings every subcommand shares.
     #[command(flatten)]
@@ -32,6 +36,22 @@ pub enum Command {
     Migrate,
     /// Run the outbox worker only, without serving gRPC.
     Worker(WorkerConfig),
+    /// Run a throwaway PostgreSQL cluster shared by the test suite's
+    /// processes until none of them holds its lease (see
+    /// `db::shared_cluster`). Not for production use.
+    #[command(hide = true)]
+    TestCluster(TestClusterConfig),
+}
+
+/// Settings of the hidden `test-cluster` subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct TestClusterConfig {
+    /// Directory of the shared cluster and its lock files.
+    #[arg(long)]
+    pub root: PathBuf,
+    /// Seconds without any lease holder before the cluster stops.
+    #[arg(long, default_value_t = 2)]
+    pub idle_grace_secs: u64,
 }
 
 /// Settings shared by every subcommand: where the data lives and how to log.
@@ -39,7 +59,12 @@ pub enum Command {
 pub struct CommonConfig {
     /// Directory for the embedded PostgreSQL cluster and the default object
     /// store. Created on first use.
-    #[arg(long, env = "ATELIER_DATA_DIR", default_value = "atelier-data", global = true)]
+    #[arg(
+        long,
+        env = "ATELIER_DATA_DIR",
+        default_value = "atelier-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// PostgreSQL to use, e.g. `postgres://user@host/atelier`. When unset the
@@ -67,7 +92,12 @@ pub struct CommonConfig {
     /// Object store URL: `file:///abs/path`, `memory://`, `s3://bucket/prefix`
     /// (credentials from the usual AWS_* variables). Defaults to the
     /// `objects` folder of the data directory.
-    #[arg(long, env = "ATELIER_OBJECT_STORE_URL", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "ATELIER_OBJECT_STORE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub object_store_url: Option<String>,
 
     /// Log format.
@@ -103,7 +133,12 @@ pub struct ServeConfig {
     /// Bearer tokens that callers must present, comma separated, each
     /// `name:token` (the name appears in logs) or just `token`. With none
     /// configured the server accepts every caller and warns loudly.
-    #[arg(long, env = "ATELIER_AUTH_TOKENS", hide_env_values = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "ATELIER_AUTH_TOKENS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
     pub auth_tokens: Vec<String>,
 
     /// How often, in milliseconds, health checks probe the database.

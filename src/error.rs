@@ -80,7 +80,11 @@ impl ApiError {
 
     /// NOT_FOUND for a resource of `kind` named `name`.
     pub fn not_found(kind: &str, name: impl std::fmt::Display) -> Self {
-        Self::new(Code::NotFound, "NOT_FOUND", format!("{kind} {name} not found"))
+        Self::new(
+            Code::NotFound,
+            "NOT_FOUND",
+            format!("{kind} {name} not found"),
+        )
     }
 
     /// UNAUTHENTICATED.
@@ -107,7 +111,11 @@ impl ApiError {
     /// INTERNAL: a bug. The cause is logged here and not sent to the caller.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(Code::Internal, "INTERNAL", "internal error; see the server log")
+        Self::new(
+            Code::Internal,
+            "INTERNAL",
+            "internal error; see the server log",
+        )
     }
 }
 
@@ -158,7 +166,11 @@ mod tests {
     fn every_status_carries_error_info_in_the_atelier_domain() {
         let status = Status::from(ApiError::not_found("skill", "abc"));
         assert_eq!(status.code(), Code::NotFound);
-        let info = status.get_error_details().error_info().cloned().expect("ErrorInfo");
+        let info = status
+            .get_error_details()
+            .error_info()
+            .cloned()
+            .expect("ErrorInfo");
         assert_eq!(info.reason, "NOT_FOUND");
         assert_eq!(info.domain, ERROR_DOMAIN);
     }

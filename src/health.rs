@@ -21,7 +21,12 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 ///
 /// The probe keeps a connection of its own rather than borrowing from the
 /// pool, so a pool saturated by busy RPCs never reads as a database outage.
-pub async fn watch_database(reporter: HealthReporter, database_url: String, interval: Duration, shutdown: Shutdown) {
+pub async fn watch_database(
+    reporter: HealthReporter,
+    database_url: String,
+    interval: Duration,
+    shutdown: Shutdown,
+) {
     let mut last = None;
     let mut probe = None;
     loop {
@@ -58,7 +63,8 @@ async fn publish(reporter: &HealthReporter, status: ServingStatus) {
 /// failed connection is dropped so the next probe starts afresh.
 async fn database_answers(database_url: &str, probe: &mut Option<AsyncPgConnection>) -> bool {
     if probe.is_none() {
-        match tokio::time::timeout(PROBE_TIMEOUT, AsyncPgConnection::establish(database_url)).await {
+        match tokio::time::timeout(PROBE_TIMEOUT, AsyncPgConnection::establish(database_url)).await
+        {
             Ok(Ok(conn)) => *probe = Some(conn),
             _ => return false,
         }

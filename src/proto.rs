@@ -3,13 +3,21 @@
 
 /// `atelier.registry.v1`: the SkillRegistry contract.
 pub mod registry {
-    #![allow(clippy::all, clippy::pedantic, reason = "generated code is not ours to lint")]
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        reason = "generated code is not ours to lint"
+    )]
     tonic::include_proto!("atelier.registry.v1");
 }
 
 /// `atelier.workshop.v1`: the Workshop contract.
 pub mod workshop {
-    #![allow(clippy::all, clippy::pedantic, reason = "generated code is not ours to lint")]
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        reason = "generated code is not ours to lint"
+    )]
     tonic::include_proto!("atelier.workshop.v1");
 }
 

@@ -23,7 +23,9 @@ pub struct Storage {
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage").field("location", &self.location).finish()
+        f.debug_struct("Storage")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -35,14 +37,15 @@ impl Storage {
             Some(raw) => {
                 let url = Url::parse(raw).context("ATELIER_OBJECT_STORE_URL is not a valid URL")?;
                 if url.scheme() == "file" {
-                    let dir = url
-                        .to_file_path()
-                        .map_err(|()| anyhow::anyhow!("a file:// object store URL needs an absolute path"))?;
+                    let dir = url.to_file_path().map_err(|()| {
+                        anyhow::anyhow!("a file:// object store URL needs an absolute path")
+                    })?;
                     return Self::local(&dir);
                 }
                 // Credentials and settings come from the environment, as
                 // every object_store builder names them (`aws_access_key_id`…).
-                let options = std::env::vars().map(|(key, value)| (key.to_ascii_lowercase(), value));
+                let options =
+                    std::env::vars().map(|(key, value)| (key.to_ascii_lowercase(), value));
                 let (store, prefix) = object_store::parse_url_opts(&url, options)
                     .with_context(|| format!("cannot open the object store {}", redact(&url)))?;
                 let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
@@ -60,7 +63,8 @@ impl Storage {
 
     fn local(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let dir = &std::fs::canonicalize(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+        let dir = &std::fs::canonicalize(dir)
+            .with_context(|| format!("cannot resolve {}", dir.display()))?;
         let store = LocalFileSystem::new_with_prefix(dir)
             .with_context(|| format!("cannot open {} as an object store", dir.display()))?
             // Deleting the last object of a folder removes the empty folder.
@@ -107,11 +111,15 @@ mod tests {
     fn credentials_never_appear_in_the_location() {
         let url = Url::parse("s3://key:secret@bucket/prefix?token=abc").expect("valid URL");
         let shown = redact(&url);
-        assert!(!shown.contains("secret") && !shown.contains("abc"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("abc"),
+            "{shown}"
+        );
     }
 
     #[tokio::test]
     async fn the_default_store_lives_under_the_data_dir() {
+        use object_store::ObjectStoreExt as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let storage = Storage::open(None, dir.path()).expect("opens");
         let path = object_store::path::Path::from("probe/a");

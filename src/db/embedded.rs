@@ -131,7 +131,8 @@ impl EmbeddedPostgres {
     /// `postgres` user can reach the directory.
     pub fn new(root: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
         fs::create_dir_all(root).map_err(io_err(format!("creating {}", root.display())))?;
-        let root = fs::canonicalize(root).map_err(io_err(format!("resolving {}", root.display())))?;
+        let root =
+            fs::canonicalize(root).map_err(io_err(format!("resolving {}", root.display())))?;
         let bin_dir = match &options.bin_dir {
             Some(dir) if has_server_binaries(dir) => dir.clone(),
             Some(_) => return Err(EmbeddedError::BinariesNotFound),
@@ -170,8 +171,9 @@ impl EmbeddedPostgres {
     /// A `postgres://` URL for `database` on this cluster, over its socket.
     pub fn url(&self, database: &str) -> String {
         let socket_dir = self.socket_dir.to_string_lossy();
-        let host = percent_encoding::utf8_percent_encode(&socket_dir, percent_encoding::NON_ALPHANUMERIC);
-        format!("postgres://{SUPERUSER}@localhost/{database}?host={host}")
+        let host =
+            percent_encoding::utf8_percent_encode(&socket_dir, percent_encoding::NON_ALPHANUMERIC);
+        format!("postgres://{SUPERUSER}@/{database}?host={host}")
     }
 
     /// Creates the cluster if needed, stops a stale server left by a crash,
@@ -191,7 +193,9 @@ impl EmbeddedPostgres {
             .append(true)
             .open(&self.log_path)
             .map_err(io_err(format!("opening {}", self.log_path.display())))?;
-        let log_err = log.try_clone().map_err(io_err("duplicating the log handle"))?;
+        let log_err = log
+            .try_clone()
+            .map_err(io_err("duplicating the log handle"))?;
 
         let mut command = self.command("postgres");
         command
@@ -213,9 +217,10 @@ impl EmbeddedPostgres {
             .stdout(log)
             .stderr(log_err)
             .kill_on_drop(false);
-        let child = command
-            .spawn()
-            .map_err(io_err(format!("starting {}", self.bin("postgres").display())))?;
+        let child = command.spawn().map_err(io_err(format!(
+            "starting {}",
+            self.bin("postgres").display()
+        )))?;
         self.child = Some(child);
         self.wait_until_ready().await
     }
@@ -257,16 +262,21 @@ impl EmbeddedPostgres {
             fs::remove_dir_all(&self.pgdata)
                 .map_err(io_err(format!("clearing {}", self.pgdata.display())))?;
         }
-        fs::create_dir_all(&self.pgdata).map_err(io_err(format!("creating {}", self.pgdata.display())))?;
+        fs::create_dir_all(&self.pgdata)
+            .map_err(io_err(format!("creating {}", self.pgdata.display())))?;
         fs::set_permissions(&self.pgdata, fs::Permissions::from_mode(0o700))
             .map_err(io_err("restricting the cluster directory"))?;
         self.give_to_run_as_user(&self.pgdata)?;
 
         let mut command = self.command("initdb");
-        command
-            .arg("-D")
-            .arg(&self.pgdata)
-            .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+        command.arg("-D").arg(&self.pgdata).args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]);
         if self.ephemeral {
             command.arg("--no-sync");
         }
@@ -283,7 +293,11 @@ impl EmbeddedPostgres {
         let Ok(contents) = fs::read_to_string(&pid_file) else {
             return Ok(());
         };
-        let Some(pid) = contents.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) else {
+        let Some(pid) = contents
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<i32>().ok())
+        else {
             return Ok(());
         };
         if !is_postgres_process(pid) {
@@ -355,11 +369,10 @@ impl EmbeddedPostgres {
 
     fn give_to_run_as_user(&self, path: &Path) -> Result<(), EmbeddedError> {
         if let Some((uid, gid)) = self.run_as {
-            nix::unistd::chown(path, Some(uid), Some(gid))
-                .map_err(|e| EmbeddedError::Io {
-                    action: format!("handing {} to the postgres user", path.display()),
-                    source: e.into(),
-                })?;
+            nix::unistd::chown(path, Some(uid), Some(gid)).map_err(|e| EmbeddedError::Io {
+                action: format!("handing {} to the postgres user", path.display()),
+                source: e.into(),
+            })?;
         }
         Ok(())
     }
@@ -489,7 +502,7 @@ pub fn find_bin_dir() -> Option<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    debian.sort_by(|a, b| b.0.cmp(&a.0));
+    debian.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
 
     from_pg_config
         .into_iter()
@@ -561,7 +574,7 @@ mod tests {
         };
         assert_eq!(
             pg.url("atelier"),
-            "postgres://postgres@localhost/atelier?host=%2Fdata%20dir%2Fpostgres"
+            "postgres://postgres@/atelier?host=%2Fdata%20dir%2Fpostgres"
         );
     }
 }

@@ -31,7 +31,10 @@ struct ClaimedEvent {
 /// Drains the outbox until `shutdown` fires: a batch at a time while
 /// events are due, then a poll every interval.
 pub async fn run_worker(pool: DbPool, config: WorkerConfig, shutdown: Shutdown) {
-    tracing::info!(batch_size = config.outbox_batch_size, "outbox worker started");
+    tracing::info!(
+        batch_size = config.outbox_batch_size,
+        "outbox worker started"
+    );
     let poll_interval = Duration::from_millis(config.outbox_poll_interval_ms);
     while !shutdown.is_triggered() {
         let drained = match drain_batch(&pool, config.outbox_batch_size).await {
@@ -59,21 +62,21 @@ async fn drain_batch(pool: &DbPool, batch_size: u32) -> ApiResult<usize> {
     let mut conn = pool.get().await?;
     let claimed = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let events: Vec<ClaimedEvent> = diesel::sql_query(
-                    "SELECT id, kind FROM outbox \
+            let events: Vec<ClaimedEvent> = diesel::sql_query(
+                "SELECT id, kind FROM outbox \
                      WHERE dead_at IS NULL AND available_at <= now() \
                      ORDER BY available_at, id \
                      LIMIT $1 \
                      FOR UPDATE SKIP LOCKED",
-                )
-                .bind::<BigInt, _>(i64::from(batch_size))
-                .load(conn)
-                .await?;
-                // No handlers are registered yet: every kind is unknown to
-                // this binary, so every claimed event is parked.
-                let unknown: Vec<&ClaimedEvent> = events.iter().collect();
-                park_unknown(conn, &unknown).await?;
-                Ok(events.len())
+            )
+            .bind::<BigInt, _>(i64::from(batch_size))
+            .load(conn)
+            .await?;
+            // No handlers are registered yet: every kind is unknown to
+            // this binary, so every claimed event is parked.
+            let unknown: Vec<&ClaimedEvent> = events.iter().collect();
+            park_unknown(conn, &unknown).await?;
+            Ok(events.len())
         })
         .await?;
     if claimed > 0 {
@@ -83,7 +86,10 @@ async fn drain_batch(pool: &DbPool, batch_size: u32) -> ApiResult<usize> {
 }
 
 /// Parks events of kinds this binary cannot handle, saying so.
-async fn park_unknown(conn: &mut AsyncPgConnection, events: &[&ClaimedEvent]) -> diesel::QueryResult<()> {
+async fn park_unknown(
+    conn: &mut AsyncPgConnection,
+    events: &[&ClaimedEvent],
+) -> diesel::QueryResult<()> {
     for event in events {
         tracing::warn!(event.id = %event.id, event.kind = %event.kind, "unknown outbox event kind; parked as dead");
     }

@@ -1,0 +1,167 @@
+//! What every integration test shares: its own database, a temporary object
+//! store, and the real gRPC server started in-process on an ephemeral port.
+
+pub mod database;
+
+use std::time::Duration;
+
+use atelier::app::{AppState, ServerOptions, serve_grpc};
+use atelier::auth::Authenticator;
+use atelier::proto::registry::skill_registry_client::SkillRegistryClient;
+use atelier::proto::workshop::workshop_client::WorkshopClient;
+use atelier::shutdown::Shutdown;
+use atelier::storage::Storage;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+
+pub use database::TestDatabase;
+
+/// How a test wants its server.
+#[derive(Debug, Clone)]
+pub struct TestAppOptions {
+    /// Bearer tokens (`name:token`); none means open mode.
+    pub auth_tokens: Vec<String>,
+    /// How often health probes the database.
+    pub health_interval: Duration,
+}
+
+impl Default for TestAppOptions {
+    fn default() -> Self {
+        Self {
+            auth_tokens: Vec::new(),
+            health_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A running server on its own database and object store. Dropping it
+/// shuts the server down and drops the database.
+pub struct TestApp {
+    /// A channel to the server, for any client.
+    pub channel: Channel,
+    shutdown: Shutdown,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    _objects: tempfile::TempDir,
+    /// Declared last: dropped after the server stops using it. `None` when
+    /// the test brought a database of its own.
+    _database: Option<TestDatabase>,
+}
+
+impl TestApp {
+    /// A server with default options on a fresh migrated database.
+    pub async fn start() -> Self {
+        Self::start_with(TestAppOptions::default()).await
+    }
+
+    /// A server with `options` on a fresh migrated database.
+    pub async fn start_with(options: TestAppOptions) -> Self {
+        let database = TestDatabase::migrated().await;
+        let url = database.url.clone();
+        Self::serve(url, Some(database), options).await
+    }
+
+    /// A server on the (migrated) database at `database_url`; `database`
+    /// is kept alive as long as the app.
+    pub async fn serve(
+        database_url: String,
+        database: Option<TestDatabase>,
+        options: TestAppOptions,
+    ) -> Self {
+        let objects = tempfile::tempdir().expect("temp dir");
+        let storage = Storage::open(None, objects.path()).expect("object store");
+        let pool = atelier::db::build_pool(&database_url, 8, Duration::from_secs(5)).expect("pool");
+        let state = AppState { pool, storage };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let shutdown = Shutdown::new();
+        let server_options = ServerOptions {
+            auth: Authenticator::new(&options.auth_tokens).expect("valid tokens"),
+            health_interval: options.health_interval,
+            shutdown_grace: Duration::from_secs(5),
+        };
+        let server = tokio::spawn(serve_grpc(
+            listener,
+            state,
+            database_url,
+            server_options,
+            shutdown.clone(),
+        ));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("valid URI")
+            .connect()
+            .await
+            .expect("connect to the test server");
+        Self {
+            channel,
+            shutdown,
+            server: Some(server),
+            _objects: objects,
+            _database: database,
+        }
+    }
+
+    /// A SkillRegistry client.
+    pub fn registry(&self) -> SkillRegistryClient<Channel> {
+        SkillRegistryClient::new(self.channel.clone())
+    }
+
+    /// A Workshop client.
+    pub fn workshop(&self) -> WorkshopClient<Channel> {
+        WorkshopClient::new(self.channel.clone())
+    }
+
+    /// A grpc.health.v1 client.
+    pub fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+
+    /// Stops the server and waits for it, reporting how it ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        match self.server.take() {
+            Some(server) => server.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// The `ErrorInfo.reason` of a status (every error must carry one).
+pub fn reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt as _;
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.domain, "atelier", "ErrorInfo domain");
+    info.reason
+}
+
+/// Polls `check` every 20 ms until it returns true or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of Atelier through its gRPC API (and, for the schema,
+//! through SQL), one module per area, all in one test binary.
+
+mod common;
+
+mod auth;
+mod health;
+mod reflection;
+mod schema;
+mod server_lifecycle;
