@@ -46,10 +46,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(cli.common.log_format, &cli.common.log)?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    match cli
-        .command
-        .unwrap_or_else(|| Command::Serve(ServeConfig::default()))
-    {
+    let command = match cli.command {
+        Some(command) => command,
+        None => Command::Serve(ServeConfig::from_env()?),
+    };
+    match command {
         Command::Serve(config) => serve(&cli.common, &config, shutdown).await,
         Command::Migrate => migrate(&cli.common).await,
         Command::Worker(config) => work(&cli.common, &config, shutdown).await,

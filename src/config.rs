@@ -160,21 +160,20 @@ pub struct ServeConfig {
     pub worker: WorkerConfig,
 }
 
-impl Default for ServeConfig {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
-            skip_migrations: false,
-            auth_tokens: Vec::new(),
-            health_interval_ms: 1000,
-            shutdown_grace_secs: 30,
-            no_worker: false,
-            worker: WorkerConfig::default(),
-        }
-    }
+/// Parses `serve`'s settings alone, for [`ServeConfig::from_env`].
+#[derive(Parser)]
+struct ServeSettingsOnly {
+    #[command(flatten)]
+    serve: ServeConfig,
 }
 
 impl ServeConfig {
+    /// The settings of `serve` from environment variables and defaults:
+    /// what a bare `atelier` (no subcommand) runs with.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        ServeSettingsOnly::try_parse_from(["atelier"]).map(|parsed| parsed.serve)
+    }
+
     /// The health probe interval.
     pub fn health_interval(&self) -> Duration {
         Duration::from_millis(self.health_interval_ms)
@@ -203,16 +202,6 @@ pub struct WorkerConfig {
     #[arg(long, env = "ATELIER_OUTBOX_MAX_ATTEMPTS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub outbox_max_attempts: u32,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        Self {
-            outbox_batch_size: 500,
-            outbox_poll_interval_ms: 1000,
-            outbox_max_attempts: 10,
-        }
-    }
 }
 
 impl CommonConfig {

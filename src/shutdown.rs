@@ -50,13 +50,20 @@ impl Shutdown {
         self.wait().await;
     }
 
-    /// Fires the signal on SIGINT or SIGTERM. Spawns a task; returns at once.
+    /// Fires the signal on SIGINT or SIGTERM; a second such signal exits the
+    /// process at once. Spawns a task; returns at once.
     pub fn trigger_on_signals(&self) {
         let shutdown = self.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("shutdown signal received; finishing in-flight requests");
+            tracing::info!(
+                "shutdown signal received; finishing in-flight requests (a second signal exits at once)"
+            );
             shutdown.trigger();
+            // An operator who does not want to wait signals again.
+            wait_for_signal().await;
+            tracing::warn!("second shutdown signal: exiting without waiting");
+            std::process::exit(130);
         });
     }
 }

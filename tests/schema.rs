@@ -26,7 +26,7 @@ async fn exec(conn: &mut AsyncPgConnection, sql: &str) -> Result<usize, diesel::
 }
 
 const TABLES: &str = "SELECT count(*) AS count FROM information_schema.tables \
-                      WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'";
+                      WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations'";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn migrations_run_up_down_and_up_again() {
@@ -59,7 +59,7 @@ async fn migrations_run_up_down_and_up_again() {
     assert_eq!(
         count(
             &mut conn,
-            "SELECT count(*) AS count FROM pg_proc WHERE proname = 'skill_versions_refuse_update'"
+            "SELECT count(*) AS count FROM pg_proc WHERE proname = 'skill_versions_refuse_update' AND pronamespace = current_schema()::regnamespace"
         )
         .await,
         0
@@ -237,7 +237,7 @@ async fn every_foreign_key_is_served_by_an_index() {
     }
     let uncovered: Vec<Uncovered> = diesel::sql_query(
         "SELECT c.conname::text AS name FROM pg_constraint c \
-         WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace \
+         WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace \
          AND NOT EXISTS ( \
            SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid \
            AND (SELECT array_agg(k ORDER BY k) FROM unnest((i.indkey::int2[])[0:cardinality(c.conkey) - 1]) k) \
@@ -249,7 +249,7 @@ async fn every_foreign_key_is_served_by_an_index() {
     let names: Vec<&str> = uncovered.iter().map(|u| u.name.as_str()).collect();
     assert!(names.is_empty(), "foreign keys without an index: {names:?}");
     assert!(
-        count(&mut conn, "SELECT count(*) AS count FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace").await
+        count(&mut conn, "SELECT count(*) AS count FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace").await
             >= 12
     );
 }

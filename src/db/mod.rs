@@ -6,7 +6,6 @@ pub mod shared_cluster;
 
 use std::time::Duration;
 
-use diesel::sql_types::BigInt;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
@@ -15,10 +14,15 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 /// Every migration in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-/// Session-level advisory lock key that serializes migration runs, so
-/// replicas starting together do not race to apply the same migration.
-/// (The bytes spell "atelier" in ASCII.)
-const MIGRATION_LOCK_KEY: i64 = 0x0061_7465_6c69_6572;
+/// Takes the session-level advisory lock that serializes migration runs on
+/// one schema, so replicas starting together do not race to apply the same
+/// migration. Keyed by the schema, since that is where diesel records what
+/// ran: databases that keep several schemas (the tests do) migrate them
+/// independently.
+const LOCK_MIGRATIONS: &str =
+    "SELECT pg_advisory_lock(hashtextextended('atelier migrations ' || current_schema(), 0))";
+const UNLOCK_MIGRATIONS: &str =
+    "SELECT pg_advisory_unlock(hashtextextended('atelier migrations ' || current_schema(), 0))";
 
 /// The pool every RPC and the worker borrow connections from.
 pub type DbPool = Pool<AsyncPgConnection>;
@@ -49,8 +53,7 @@ pub fn build_pool(database_url: &str, max_size: u32, timeout: Duration) -> anyho
 /// synchronous and `AsyncMigrationHarness` bridges it with `block_in_place`.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     let mut conn = AsyncPgConnection::establish(database_url).await?;
-    diesel::sql_query("SELECT pg_advisory_lock($1)")
-        .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+    diesel::sql_query(LOCK_MIGRATIONS)
         .execute(&mut conn)
         .await?;
     let mut harness = AsyncMigrationHarness::new(conn);
@@ -61,8 +64,7 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     let mut conn = harness.into_inner();
     // Closing the connection would release the lock too; unlock explicitly
     // so a failure to close cannot hold other replicas up.
-    diesel::sql_query("SELECT pg_advisory_unlock($1)")
-        .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+    diesel::sql_query(UNLOCK_MIGRATIONS)
         .execute(&mut conn)
         .await?;
     applied
