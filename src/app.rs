@@ -48,7 +48,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     shutdown.trigger_on_signals();
     let command = match cli.command {
         Some(command) => command,
-        None => Command::Serve(ServeConfig::from_env()?),
+        None => Command::Serve(ServeConfig::from_env().map_err(|e| {
+            // clap's text starts with its own "error: " and ends with usage.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            anyhow::anyhow!("{}", first.trim_start_matches("error: ").to_owned())
+        })?),
     };
     match command {
         Command::Serve(config) => serve(&cli.common, &config, shutdown).await,
