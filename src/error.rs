@@ -155,6 +155,44 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     }
 }
 
+/// Gathers every invalid field of a request, so one INVALID_ARGUMENT
+/// reports them all instead of one per round trip.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// No violations yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the problem of a parse result for `field`; the value when
+    /// there is none.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.0.push(FieldViolation::new(field, problem));
+                None
+            }
+        }
+    }
+
+    /// Records a violation of `field`.
+    pub fn add(&mut self, field: impl Into<String>, problem: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, problem));
+    }
+
+    /// INVALID_ARGUMENT with every violation, or `Ok` when there are none.
+    pub fn finish(self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self.0))
+        }
+    }
+}
+
 /// The result type of repository and service functions.
 pub type ApiResult<T> = Result<T, ApiError>;
 

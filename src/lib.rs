@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod health;
 pub mod outbox;
+pub mod pagination;
 pub mod proto;
 pub mod registry;
 pub mod rpc_log;

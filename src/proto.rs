@@ -32,3 +32,12 @@ pub const SERVICE_NAMES: &[&str] = &[
     "atelier.registry.v1.SkillRegistry",
     "atelier.workshop.v1.Workshop",
 ];
+
+/// A protobuf timestamp for a database time.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        // Always below 2e9 (leap seconds included), so it fits an i32.
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(999_999_999),
+    }
+}

@@ -6,5 +6,6 @@ mod common;
 mod auth;
 mod health;
 mod reflection;
+mod registry_skills;
 mod schema;
 mod server_lifecycle;

@@ -8,6 +8,8 @@
 //! dead (with the reason) instead of being retried forever: it stays
 //! visible for an operator and stops blocking anything.
 
+pub mod events;
+
 use std::time::Duration;
 
 use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};

@@ -1,10 +1,24 @@
 //! `atelier.registry.v1.SkillRegistry`: skills, versions, ratings and usage.
 //!
-//! The service is routed and authenticated; RPCs that are not implemented
-//! yet answer UNIMPLEMENTED through the generated default methods.
+//! Each method checks who is calling and what they sent, calls one
+//! repository function inside one transaction, and maps the result to the
+//! proto message. RPCs not implemented yet answer UNIMPLEMENTED through the
+//! generated default methods.
 
+pub mod fields;
+pub mod skills;
+
+use diesel_async::AsyncConnection as _;
+use tonic::{Request, Response, Status};
+
+use self::fields::{BoundedText, Category, DESCRIPTION_MAX, NAME_MAX, Slug};
+use self::skills::{NewSkill, Skill, SkillChanges, SkillRef};
 use crate::app::AppState;
+use crate::auth::caller;
+use crate::error::{ApiError, ApiResult, Violations};
+use crate::proto::registry as pb;
 use crate::proto::registry::skill_registry_server::SkillRegistry;
+use crate::proto::timestamp;
 
 /// The SkillRegistry service.
 #[derive(Debug, Clone)]
@@ -14,4 +28,214 @@ pub struct RegistryService {
 }
 
 #[tonic::async_trait]
-impl SkillRegistry for RegistryService {}
+impl SkillRegistry for RegistryService {
+    async fn create_skill(
+        &self,
+        request: Request<pb::CreateSkillRequest>,
+    ) -> Result<Response<pb::CreateSkillResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let req = request.into_inner();
+        let mut violations = Violations::new();
+        let slug = violations.check("slug", Slug::parse(&req.slug));
+        let name = violations.check("name", BoundedText::parse(&req.name, NAME_MAX));
+        let description = violations.check(
+            "description",
+            BoundedText::parse(&req.description, DESCRIPTION_MAX),
+        );
+        let category = violations.check("category", Category::from_proto(req.category));
+        let hours_saved = violations.check(
+            "hours_saved",
+            fields::hours_saved(req.hours_saved.unwrap_or(1)),
+        );
+        let request_id = violations.check("request_id", fields::request_id(&req.request_id));
+        violations.finish()?;
+        let (
+            Some(slug),
+            Some(name),
+            Some(description),
+            Some(category),
+            Some(hours_saved),
+            Some(request_id),
+        ) = (slug, name, description, category, hours_saved, request_id)
+        else {
+            return Err(ApiError::internal("a checked field is missing").into());
+        };
+
+        let new = NewSkill::new(
+            slug,
+            name,
+            description,
+            category,
+            hours_saved,
+            &user,
+            request_id,
+        );
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let skill = new.save(&mut conn).await?;
+        Ok(Response::new(pb::CreateSkillResponse {
+            skill: Some(skill_to_proto(skill)),
+        }))
+    }
+
+    async fn get_skill(
+        &self,
+        request: Request<pb::GetSkillRequest>,
+    ) -> Result<Response<pb::GetSkillResponse>, Status> {
+        caller(&request)?;
+        let skill_ref = skill_ref(request.into_inner().selector)?;
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let skill = skills::find(&mut conn, &skill_ref).await?;
+        Ok(Response::new(pb::GetSkillResponse {
+            skill: Some(skill_to_proto(skill)),
+        }))
+    }
+
+    async fn update_skill(
+        &self,
+        request: Request<pb::UpdateSkillRequest>,
+    ) -> Result<Response<pb::UpdateSkillResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let req = request.into_inner();
+        let skill = req.skill.unwrap_or_default();
+        let mut violations = Violations::new();
+        let id = violations.check("skill.id", fields::id(&skill.id));
+        let changes = skill_changes(&skill, req.update_mask.as_ref(), &mut violations);
+        violations.finish()?;
+        let Some(id) = id else {
+            return Err(ApiError::internal("a checked field is missing").into());
+        };
+
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let updated = conn
+            .transaction(async |conn| skills::update(conn, id, &user, &skill.etag, changes).await)
+            .await?;
+        Ok(Response::new(pb::UpdateSkillResponse {
+            skill: Some(skill_to_proto(updated)),
+        }))
+    }
+
+    async fn delete_skill(
+        &self,
+        request: Request<pb::DeleteSkillRequest>,
+    ) -> Result<Response<pb::DeleteSkillResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let req = request.into_inner();
+        let id = fields::id(&req.id).map_err(|problem| ApiError::invalid_field("id", problem))?;
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        conn.transaction(async |conn| skills::delete(conn, id, &user, &req.etag).await)
+            .await?;
+        Ok(Response::new(pb::DeleteSkillResponse {}))
+    }
+}
+
+/// The skill a `GetSkill` selector names.
+fn skill_ref(selector: Option<pb::get_skill_request::Selector>) -> ApiResult<SkillRef> {
+    use pb::get_skill_request::Selector;
+    match selector {
+        Some(Selector::Id(raw)) => fields::id(&raw)
+            .map(SkillRef::Id)
+            .map_err(|problem| ApiError::invalid_field("id", problem)),
+        Some(Selector::Slug(raw)) => Slug::parse(&raw)
+            .map(SkillRef::Slug)
+            .map_err(|problem| ApiError::invalid_field("slug", problem)),
+        None => Err(ApiError::invalid_field("selector", "set either id or slug")),
+    }
+}
+
+/// The mask paths UpdateSkill accepts.
+const UPDATABLE_PATHS: &[&str] = &["name", "description", "category", "hours_saved"];
+/// Fields of Skill that exist but cannot be changed through UpdateSkill.
+const IMMUTABLE_PATHS: &[&str] = &[
+    "id",
+    "slug",
+    "author_id",
+    "published_version",
+    "draft_version",
+    "total_uses",
+    "rating_count",
+    "average_rating_x100",
+    "etag",
+    "create_time",
+    "update_time",
+];
+
+/// The changes an UpdateSkill request asks for, checking the mask and
+/// every masked value.
+fn skill_changes(
+    skill: &pb::Skill,
+    mask: Option<&prost_types::FieldMask>,
+    violations: &mut Violations,
+) -> SkillChanges {
+    let mut changes = SkillChanges::default();
+    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
+    if paths.is_empty() {
+        violations.add(
+            "update_mask",
+            format!("name at least one of {}", UPDATABLE_PATHS.join(", ")),
+        );
+    }
+    for path in paths {
+        match path.as_str() {
+            "name" => {
+                changes.name = violations
+                    .check("skill.name", BoundedText::parse(&skill.name, NAME_MAX))
+                    .map(BoundedText::into_string);
+            }
+            "description" => {
+                changes.description = violations
+                    .check(
+                        "skill.description",
+                        BoundedText::parse(&skill.description, DESCRIPTION_MAX),
+                    )
+                    .map(BoundedText::into_string);
+            }
+            "category" => {
+                changes.category = violations
+                    .check("skill.category", Category::from_proto(skill.category))
+                    .map(Category::as_db);
+            }
+            "hours_saved" => {
+                changes.hours_saved =
+                    violations.check("skill.hours_saved", fields::hours_saved(skill.hours_saved));
+            }
+            other if IMMUTABLE_PATHS.contains(&other) => {
+                violations.add(
+                    "update_mask",
+                    format!("{other} cannot be changed with UpdateSkill"),
+                );
+            }
+            other => violations.add(
+                "update_mask",
+                format!(
+                    "{other} is not a field of Skill; use {}",
+                    UPDATABLE_PATHS.join(", ")
+                ),
+            ),
+        }
+    }
+    changes
+}
+
+/// The proto form of a skill.
+pub fn skill_to_proto(skill: Skill) -> pb::Skill {
+    let etag = skill.etag();
+    let category = Category::from_db(&skill.category)
+        .map_or(pb::SkillCategory::Unspecified, Category::to_proto);
+    pb::Skill {
+        id: skill.id.to_string(),
+        slug: skill.slug,
+        name: skill.name,
+        description: skill.description,
+        category: category.into(),
+        author_id: skill.author_id,
+        published_version: skill.published_version.and_then(|v| u32::try_from(v).ok()),
+        draft_version: skill.draft_version.and_then(|v| u32::try_from(v).ok()),
+        hours_saved: skill.hours_saved,
+        total_uses: skill.total_uses,
+        rating_count: skill.rating_count,
+        average_rating_x100: skill.average_rating,
+        etag,
+        create_time: Some(timestamp(skill.created_at)),
+        update_time: Some(timestamp(skill.updated_at)),
+    }
+}

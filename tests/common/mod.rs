@@ -44,6 +44,7 @@ pub struct TestApp {
     shutdown: Shutdown,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     _objects: tempfile::TempDir,
+    database_url: String,
     /// Declared last: dropped after the server stops using it. `None` when
     /// the test brought a database of its own.
     _database: Option<TestDatabase>,
@@ -84,7 +85,7 @@ impl TestApp {
         let server = tokio::spawn(serve_grpc(
             listener,
             state,
-            database_url,
+            database_url.clone(),
             server_options,
             shutdown.clone(),
         ));
@@ -98,6 +99,7 @@ impl TestApp {
             shutdown,
             server: Some(server),
             _objects: objects,
+            database_url,
             _database: database,
         }
     }
@@ -110,6 +112,15 @@ impl TestApp {
     /// A Workshop client.
     pub fn workshop(&self) -> WorkshopClient<Channel> {
         WorkshopClient::new(self.channel.clone())
+    }
+
+    /// A direct connection to the server's database, for checks the API
+    /// cannot make.
+    pub async fn db(&self) -> diesel_async::AsyncPgConnection {
+        use diesel_async::AsyncConnection as _;
+        diesel_async::AsyncPgConnection::establish(&self.database_url)
+            .await
+            .expect("connect to the test database")
     }
 
     /// A grpc.health.v1 client.
@@ -134,6 +145,30 @@ impl Drop for TestApp {
             server.abort();
         }
     }
+}
+
+/// `message` as a request acting for `user`.
+pub fn as_user<T>(user: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-user-id", user.parse().expect("ASCII user id"));
+    request
+}
+
+/// The fields named by a status's BadRequest violations.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt as _;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|v| v.field.clone())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The `ErrorInfo.reason` of a status (every error must carry one).

@@ -1,0 +1,215 @@
+//! The registry's input types, parsed at the edge: a value of one of these
+//! types is valid, so the code behind the service never checks again.
+//!
+//! Each parser returns the problem as a sentence; the service attaches the
+//! field path and gathers every violation of a request into one
+//! INVALID_ARGUMENT.
+
+use crate::proto::registry::SkillCategory;
+
+/// A skill's unique, URL-safe handle: lowercase letters, digits and single
+/// hyphens, 3–64 characters, starting and ending with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    /// Parses a slug.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let len = raw.chars().count();
+        if !(3..=64).contains(&len) {
+            return Err(format!("must be 3-64 characters, not {len}"));
+        }
+        let allowed = raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !allowed {
+            return Err("may contain only lowercase letters, digits and hyphens".to_owned());
+        }
+        if raw.starts_with('-') || raw.ends_with('-') || raw.contains("--") {
+            return Err(
+                "must start and end with a letter or digit and not repeat hyphens".to_owned(),
+            );
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The slug as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Text of bounded length that is not blank, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundedText(String);
+
+impl BoundedText {
+    /// Parses text of 1 to `max` characters (after trimming).
+    pub fn parse(raw: &str, max: usize) -> Result<Self, String> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err("must not be empty".to_owned());
+        }
+        let len = text.chars().count();
+        if len > max {
+            return Err(format!("must be at most {max} characters, not {len}"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Longest skill name.
+pub const NAME_MAX: usize = 200;
+/// Longest skill description.
+pub const DESCRIPTION_MAX: usize = 4000;
+
+/// A skill category, as stored (`prompt`, `workflow`, `agent`, `mcp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// A prompt or prompt template.
+    Prompt,
+    /// A multi-step workflow.
+    Workflow,
+    /// An agent configuration.
+    Agent,
+    /// An MCP tool configuration.
+    Mcp,
+}
+
+impl Category {
+    /// Parses the proto enum; UNSPECIFIED and unknown numbers are errors.
+    pub fn from_proto(value: i32) -> Result<Self, String> {
+        match SkillCategory::try_from(value) {
+            Ok(SkillCategory::Prompt) => Ok(Self::Prompt),
+            Ok(SkillCategory::Workflow) => Ok(Self::Workflow),
+            Ok(SkillCategory::Agent) => Ok(Self::Agent),
+            Ok(SkillCategory::Mcp) => Ok(Self::Mcp),
+            Ok(SkillCategory::Unspecified) => Err("must be set".to_owned()),
+            Err(_) => Err(format!("{value} is not a known category")),
+        }
+    }
+
+    /// The database's text for this category.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Self::Prompt => "prompt",
+            Self::Workflow => "workflow",
+            Self::Agent => "agent",
+            Self::Mcp => "mcp",
+        }
+    }
+
+    /// The category for the database's text (the CHECK constraint
+    /// guarantees one of the four).
+    pub fn from_db(text: &str) -> Option<Self> {
+        match text {
+            "prompt" => Some(Self::Prompt),
+            "workflow" => Some(Self::Workflow),
+            "agent" => Some(Self::Agent),
+            "mcp" => Some(Self::Mcp),
+            _ => None,
+        }
+    }
+
+    /// The proto enum value.
+    pub fn to_proto(self) -> SkillCategory {
+        match self {
+            Self::Prompt => SkillCategory::Prompt,
+            Self::Workflow => SkillCategory::Workflow,
+            Self::Agent => SkillCategory::Agent,
+            Self::Mcp => SkillCategory::Mcp,
+        }
+    }
+}
+
+/// A server-assigned id, as callers send it back.
+pub fn id(raw: &str) -> Result<uuid::Uuid, String> {
+    if raw.is_empty() {
+        return Err("must be set".to_owned());
+    }
+    uuid::Uuid::parse_str(raw).map_err(|_| format!("{raw:?} is not an id (a UUID)"))
+}
+
+/// Hours saved, 0–10000.
+pub fn hours_saved(value: i32) -> Result<i32, String> {
+    if (0..=10_000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be 0-10000, not {value}"))
+    }
+}
+
+/// An idempotency key: 1–100 printable characters; empty means none.
+pub fn request_id(raw: &str) -> Result<Option<String>, String> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.chars().count() > 100 || raw.chars().any(char::is_control) {
+        return Err("must be at most 100 printable characters".to_owned());
+    }
+    Ok(Some(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_words_joined_by_single_hyphens() {
+        for good in ["abc", "code-review", "a1-b2-c3", &"x".repeat(64)] {
+            assert!(Slug::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ab",
+            "Code",
+            "a--b",
+            "-ab",
+            "ab-",
+            "a b",
+            "a_b",
+            "é-ab",
+            &"x".repeat(65),
+        ] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bounded_text_is_trimmed_and_counted_in_characters() {
+        assert_eq!(
+            BoundedText::parse("  hi  ", 2).map(BoundedText::into_string),
+            Ok("hi".to_owned())
+        );
+        assert!(BoundedText::parse("   ", 10).is_err());
+        assert!(BoundedText::parse("ééé", 3).is_ok());
+        assert!(BoundedText::parse("éééé", 3).is_err());
+    }
+
+    #[test]
+    fn category_rejects_unspecified_and_unknown_numbers() {
+        assert!(Category::from_proto(0).is_err());
+        assert!(Category::from_proto(99).is_err());
+        for category in [
+            Category::Prompt,
+            Category::Workflow,
+            Category::Agent,
+            Category::Mcp,
+        ] {
+            assert_eq!(
+                Category::from_proto(category.to_proto() as i32),
+                Ok(category)
+            );
+            assert_eq!(Category::from_db(category.as_db()), Some(category));
+        }
+    }
+}
