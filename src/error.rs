@@ -46,6 +46,9 @@ pub struct ApiError {
     pub message: String,
     /// Invalid fields (INVALID_ARGUMENT only).
     pub violations: Vec<FieldViolation>,
+    /// Extra `ErrorInfo.metadata`, e.g. `field` naming the request field an
+    /// error is about.
+    pub metadata: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -56,7 +59,19 @@ impl ApiError {
             reason,
             message: message.into(),
             violations: Vec::new(),
+            metadata: Vec::new(),
         }
+    }
+
+    /// The same error, naming the request field it is about (in the message
+    /// and as `ErrorInfo.metadata["field"]`), for errors other than
+    /// INVALID_ARGUMENT, such as a NOT_FOUND for one entry of a batch.
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        let field = field.into();
+        self.message = format!("{field}: {}", self.message);
+        self.metadata.push(("field", field));
+        self
     }
 
     /// INVALID_ARGUMENT listing every violated field.
@@ -70,6 +85,7 @@ impl ApiError {
             reason: "INVALID_ARGUMENT",
             message,
             violations,
+            metadata: Vec::new(),
         }
     }
 
@@ -122,7 +138,12 @@ impl ApiError {
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let mut details = ErrorDetails::new();
-        details.set_error_info(error.reason, ERROR_DOMAIN, HashMap::new());
+        let metadata: HashMap<String, String> = error
+            .metadata
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        details.set_error_info(error.reason, ERROR_DOMAIN, metadata);
         for violation in error.violations {
             details.add_bad_request_violation(violation.field, violation.description);
         }

@@ -149,6 +149,44 @@ pub fn hours_saved(value: i32) -> Result<i32, String> {
     }
 }
 
+/// Stars of a rating, 1–5.
+pub fn stars(value: i32) -> Result<i16, String> {
+    match i16::try_from(value) {
+        Ok(stars @ 1..=5) => Ok(stars),
+        _ => Err(format!("must be 1-5, not {value}")),
+    }
+}
+
+/// A rating's comment: at most 2000 characters; empty means none.
+pub fn comment(raw: &str) -> Result<Option<String>, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let len = text.chars().count();
+    if len > 2000 {
+        return Err(format!("must be at most 2000 characters, not {len}"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// A version number, 1 or more.
+pub fn version(value: u32) -> Result<i32, String> {
+    match i32::try_from(value) {
+        Ok(version) if version >= 1 => Ok(version),
+        _ => Err(format!("must be 1 or more (and fit 32 bits), not {value}")),
+    }
+}
+
+/// The tool that used a skill: at most 100 printable characters.
+pub fn tool_name(raw: &str) -> Result<String, String> {
+    let text = raw.trim();
+    if text.chars().count() > 100 || text.chars().any(char::is_control) {
+        return Err("must be at most 100 printable characters".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
 /// An idempotency key: 1–100 printable characters; empty means none.
 pub fn request_id(raw: &str) -> Result<Option<String>, String> {
     if raw.is_empty() {

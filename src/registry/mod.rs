@@ -6,16 +6,21 @@
 //! generated default methods.
 
 pub mod fields;
+pub mod ratings;
 pub mod skills;
+pub mod usage;
 
 use diesel_async::AsyncConnection as _;
 use tonic::{Request, Response, Status};
 
 use self::fields::{BoundedText, Category, DESCRIPTION_MAX, NAME_MAX, Slug};
+use self::ratings::{NewRating, Rating};
 use self::skills::{NewSkill, Skill, SkillChanges, SkillRef};
+use self::usage::{Usage, UsageInput};
 use crate::app::AppState;
 use crate::auth::caller;
 use crate::error::{ApiError, ApiResult, Violations};
+use crate::pagination;
 use crate::proto::registry as pb;
 use crate::proto::registry::skill_registry_server::SkillRegistry;
 use crate::proto::timestamp;
@@ -126,6 +131,190 @@ impl SkillRegistry for RegistryService {
             .await?;
         Ok(Response::new(pb::DeleteSkillResponse {}))
     }
+
+    async fn rate_skill(
+        &self,
+        request: Request<pb::RateSkillRequest>,
+    ) -> Result<Response<pb::RateSkillResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let req = request.into_inner();
+        let mut violations = Violations::new();
+        let skill_id = violations.check("skill_id", fields::id(&req.skill_id));
+        let stars = violations.check("stars", fields::stars(req.stars));
+        let comment = violations.check("comment", fields::comment(&req.comment));
+        let hours = match req.hours_saved_estimate {
+            Some(hours) => violations
+                .check("hours_saved_estimate", fields::hours_saved(hours))
+                .map(Some),
+            None => Some(None),
+        };
+        violations.finish()?;
+        let (Some(skill_id), Some(stars), Some(comment), Some(hours)) =
+            (skill_id, stars, comment, hours)
+        else {
+            return Err(ApiError::internal("a checked field is missing").into());
+        };
+
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let rating = conn
+            .transaction(async |conn| {
+                skills::find(conn, &SkillRef::Id(skill_id)).await?;
+                NewRating::new(skill_id, &user, stars, comment, hours)
+                    .save(conn)
+                    .await
+            })
+            .await?;
+        Ok(Response::new(pb::RateSkillResponse {
+            rating: Some(rating_to_proto(rating)),
+        }))
+    }
+
+    async fn list_ratings(
+        &self,
+        request: Request<pb::ListRatingsRequest>,
+    ) -> Result<Response<pb::ListRatingsResponse>, Status> {
+        caller(&request)?;
+        let req = request.into_inner();
+        let skill_id = fields::id(&req.skill_id)
+            .map_err(|problem| ApiError::invalid_field("skill_id", problem))?;
+        let page_size = pagination::page_size(req.page_size)?;
+        let query = pagination::fingerprint(&["ratings", &req.skill_id]);
+        let after = pagination::decode(&req.page_token, &query)?;
+
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
+        let mut page = ratings::list(&mut conn, skill_id, page_size + 1, after).await?;
+        let next_page_token = next_token(&mut page, page_size, &query, ratings::key_of);
+        Ok(Response::new(pb::ListRatingsResponse {
+            ratings: page.into_iter().map(rating_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn record_usage(
+        &self,
+        request: Request<pb::RecordUsageRequest>,
+    ) -> Result<Response<pb::RecordUsageResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let mut violations = Violations::new();
+        let input = usage_input(request.into_inner(), "", &mut violations);
+        violations.finish()?;
+        let Some(input) = input else {
+            return Err(ApiError::internal("a checked field is missing").into());
+        };
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let recorded = conn
+            .transaction(async |conn| {
+                usage::record(conn, &user, std::slice::from_ref(&input)).await
+            })
+            .await?;
+        Ok(Response::new(pb::RecordUsageResponse {
+            usage_event: recorded.into_iter().next().map(usage_to_proto),
+        }))
+    }
+
+    async fn batch_record_usage(
+        &self,
+        request: Request<pb::BatchRecordUsageRequest>,
+    ) -> Result<Response<pb::BatchRecordUsageResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let req = request.into_inner();
+        if req.usages.is_empty() || req.usages.len() > MAX_BATCH_USAGES {
+            return Err(ApiError::invalid_field(
+                "usages",
+                format!(
+                    "must hold 1-{MAX_BATCH_USAGES} usages, not {}",
+                    req.usages.len()
+                ),
+            )
+            .into());
+        }
+        let mut violations = Violations::new();
+        let inputs: Vec<Option<UsageInput>> = req
+            .usages
+            .into_iter()
+            .enumerate()
+            .map(|(index, usage)| usage_input(usage, &format!("usages[{index}]."), &mut violations))
+            .collect();
+        violations.finish()?;
+        let inputs: Vec<UsageInput> = inputs.into_iter().flatten().collect();
+
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let recorded = conn
+            .transaction(async |conn| usage::record(conn, &user, &inputs).await)
+            .await?;
+        Ok(Response::new(pb::BatchRecordUsageResponse {
+            usage_events: recorded.into_iter().map(usage_to_proto).collect(),
+        }))
+    }
+}
+
+/// Most usages one BatchRecordUsage may carry.
+pub const MAX_BATCH_USAGES: usize = 500;
+
+/// Parses one RecordUsage request (alone, or entry `prefix` of a batch).
+fn usage_input(
+    req: pb::RecordUsageRequest,
+    prefix: &str,
+    violations: &mut Violations,
+) -> Option<UsageInput> {
+    use pb::record_usage_request::Skill as Which;
+    let skill = match req.skill {
+        Some(Which::SkillId(raw)) => violations.check(
+            &format!("{prefix}skill_id"),
+            fields::id(&raw).map(SkillRef::Id),
+        ),
+        Some(Which::SkillSlug(raw)) => violations.check(
+            &format!("{prefix}skill_slug"),
+            Slug::parse(&raw).map(SkillRef::Slug),
+        ),
+        None => {
+            violations.add(
+                format!("{prefix}skill"),
+                "set either skill_id or skill_slug",
+            );
+            None
+        }
+    };
+    let version = match req.version {
+        Some(version) => violations
+            .check(&format!("{prefix}version"), fields::version(version))
+            .map(Some),
+        None => Some(None),
+    };
+    let tool_name = violations.check(
+        &format!("{prefix}tool_name"),
+        fields::tool_name(&req.tool_name),
+    );
+    let request_id = violations.check(
+        &format!("{prefix}request_id"),
+        fields::request_id(&req.request_id),
+    );
+    Some(UsageInput {
+        skill: skill?,
+        version: version?,
+        tool_name: tool_name?,
+        request_id: request_id?,
+        field_prefix: prefix.to_owned(),
+    })
+}
+
+/// Trims a page fetched with one extra row to `page_size` and returns the
+/// token for the next page (empty when there is none).
+fn next_token<T, K: serde::Serialize>(
+    page: &mut Vec<T>,
+    page_size: i64,
+    query: &str,
+    key_of: impl Fn(&T) -> K,
+) -> String {
+    let page_size = usize::try_from(page_size).unwrap_or(usize::MAX);
+    if page.len() <= page_size {
+        return String::new();
+    }
+    page.truncate(page_size);
+    page.last()
+        .map(|last| pagination::encode(query, &key_of(last)))
+        .unwrap_or_default()
 }
 
 /// The skill a `GetSkill` selector names.
@@ -237,5 +426,31 @@ pub fn skill_to_proto(skill: Skill) -> pb::Skill {
         etag,
         create_time: Some(timestamp(skill.created_at)),
         update_time: Some(timestamp(skill.updated_at)),
+    }
+}
+
+/// The proto form of a rating.
+fn rating_to_proto(rating: Rating) -> pb::Rating {
+    pb::Rating {
+        skill_id: rating.skill_id.to_string(),
+        user_id: rating.user_id,
+        stars: i32::from(rating.stars),
+        comment: rating.comment.unwrap_or_default(),
+        hours_saved_estimate: rating.hours_saved_estimate,
+        create_time: Some(timestamp(rating.created_at)),
+        update_time: Some(timestamp(rating.updated_at)),
+    }
+}
+
+/// The proto form of a recorded use.
+fn usage_to_proto(usage: Usage) -> pb::UsageEvent {
+    pb::UsageEvent {
+        id: usage.id.to_string(),
+        skill_id: usage.skill_id.to_string(),
+        version: usage.version.and_then(|v| u32::try_from(v).ok()),
+        user_id: usage.user_id,
+        tool_name: usage.tool_name,
+        request_id: usage.request_id.unwrap_or_default(),
+        create_time: Some(timestamp(usage.created_at)),
     }
 }

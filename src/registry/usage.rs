@@ -1,0 +1,177 @@
+//! Usage: each recorded use of a skill is a row and, per skill, a
+//! `usage.recorded` outbox event in the same transaction; the worker turns
+//! the events into the skill's `total_uses`. An idempotency key makes a
+//! retried record a no-op that returns the first record.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::skills::{self, SkillRef};
+use crate::auth::UserId;
+use crate::error::{ApiError, ApiResult};
+use crate::outbox::events::{self, NewEvent};
+use crate::schema::{skill_versions, usage_events};
+
+/// A stored use.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = usage_events, check_for_backend(diesel::pg::Pg))]
+pub struct Usage {
+    pub id: Uuid,
+    pub skill_id: Uuid,
+    pub version: Option<i32>,
+    pub user_id: String,
+    pub tool_name: String,
+    pub request_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One use to record, validated.
+#[derive(Debug, Clone)]
+pub struct UsageInput {
+    /// The skill, by id or slug.
+    pub skill: SkillRef,
+    /// The version used, if the caller named one.
+    pub version: Option<i32>,
+    /// The tool that used it (may be empty).
+    pub tool_name: String,
+    /// The caller's idempotency key.
+    pub request_id: Option<String>,
+    /// Where this input sits in the request, for error details (`""` for
+    /// RecordUsage, `usages[3].` for BatchRecordUsage).
+    pub field_prefix: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = usage_events, check_for_backend(diesel::pg::Pg))]
+struct NewUsage {
+    id: Uuid,
+    skill_id: Uuid,
+    version: Option<i32>,
+    user_id: String,
+    tool_name: String,
+    request_id: Option<String>,
+}
+
+/// Records `inputs` for `user`, all or nothing (the caller runs this in one
+/// transaction), and returns the records in input order: for an input whose
+/// idempotency key was seen before, the earlier record.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    user: &UserId,
+    inputs: &[UsageInput],
+) -> ApiResult<Vec<Usage>> {
+    let rows = resolve(conn, user, inputs).await?;
+    let inserted: Vec<Usage> = diesel::insert_into(usage_events::table)
+        .values(&rows)
+        .on_conflict((usage_events::user_id, usage_events::request_id))
+        .filter_target(usage_events::request_id.is_not_null())
+        .do_nothing()
+        .returning(Usage::as_returning())
+        .get_results(conn)
+        .await?;
+
+    // One event per skill, counting only the uses that were new.
+    let mut uses_per_skill: HashMap<Uuid, i64> = HashMap::new();
+    for usage in &inserted {
+        *uses_per_skill.entry(usage.skill_id).or_default() += 1;
+    }
+    let events: Vec<NewEvent> = uses_per_skill
+        .into_iter()
+        .map(|(skill_id, uses)| {
+            NewEvent::new(
+                events::USAGE_RECORDED,
+                skill_id,
+                serde_json::json!({ "uses": uses }),
+            )
+        })
+        .collect();
+    events::enqueue(conn, &events).await?;
+
+    let mut by_id: HashMap<Uuid, Usage> = inserted.into_iter().map(|u| (u.id, u)).collect();
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        let record = match by_id.remove(&row.id) {
+            Some(usage) => usage,
+            // Not inserted: its key was used before (earlier, or earlier
+            // in this same batch).
+            None => {
+                usage_events::table
+                    .filter(usage_events::user_id.eq(&row.user_id))
+                    .filter(usage_events::request_id.eq(&row.request_id))
+                    .select(Usage::as_select())
+                    .get_result(conn)
+                    .await?
+            }
+        };
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Finds each input's skill (and version), failing with the field of the
+/// first that does not exist.
+async fn resolve(
+    conn: &mut AsyncPgConnection,
+    user: &UserId,
+    inputs: &[UsageInput],
+) -> ApiResult<Vec<NewUsage>> {
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut skill_ids: HashMap<String, Uuid> = HashMap::new();
+    for input in inputs {
+        let cache_key = input.skill.to_string();
+        let skill_id = match skill_ids.get(&cache_key) {
+            Some(id) => *id,
+            None => {
+                let skill = skills::find(conn, &input.skill)
+                    .await
+                    .map_err(|e| not_found_at(e, &input.field_prefix, skill_field(&input.skill)))?;
+                skill_ids.insert(cache_key, skill.id);
+                skill.id
+            }
+        };
+        if let Some(version) = input.version {
+            let exists: bool = diesel::select(diesel::dsl::exists(
+                skill_versions::table
+                    .filter(skill_versions::skill_id.eq(skill_id))
+                    .filter(skill_versions::version.eq(version)),
+            ))
+            .get_result(conn)
+            .await?;
+            if !exists {
+                return Err(ApiError::not_found(
+                    "version",
+                    format!("{version} of skill {}", input.skill),
+                )
+                .with_field(format!("{}version", input.field_prefix)));
+            }
+        }
+        rows.push(NewUsage {
+            id: Uuid::now_v7(),
+            skill_id,
+            version: input.version,
+            user_id: user.as_str().to_owned(),
+            tool_name: input.tool_name.clone(),
+            request_id: input.request_id.clone(),
+        });
+    }
+    Ok(rows)
+}
+
+fn skill_field(skill: &SkillRef) -> &'static str {
+    match skill {
+        SkillRef::Id(_) => "skill_id",
+        SkillRef::Slug(_) => "skill_slug",
+    }
+}
+
+fn not_found_at(error: ApiError, prefix: &str, field: &str) -> ApiError {
+    if error.code == tonic::Code::NotFound {
+        error.with_field(format!("{prefix}{field}"))
+    } else {
+        error
+    }
+}
