@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::auth::Authenticator;
 use crate::config::{Cli, Command, CommonConfig, ServeConfig, WorkerConfig};
@@ -290,10 +290,12 @@ pub async fn serve_grpc(
         .add_service(reflection_v1alpha)
         .add_service(registry)
         .add_service(workshop);
-    let serving = router.serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
-        shutdown.clone().wait_owned(),
-    );
+    // TCP_NODELAY: without it small responses wait for delayed ACKs
+    // (~40 ms per round trip on Linux).
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)));
+    let serving = router.serve_with_incoming_shutdown(incoming, shutdown.clone().wait_owned());
     tokio::pin!(serving);
     let grace_over = async {
         shutdown.wait().await;

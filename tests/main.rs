@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod health;
 mod reflection;
+mod registry_listing;
 mod registry_ratings_usage;
 mod registry_skills;
 mod schema;

@@ -187,6 +187,19 @@ pub fn tool_name(raw: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// A full-text search query: at most 200 characters; blank means none.
+pub fn search_query(raw: &str) -> Result<Option<String>, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let len = text.chars().count();
+    if len > 200 {
+        return Err(format!("must be at most 200 characters, not {len}"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// An idempotency key: 1–100 printable characters; empty means none.
 pub fn request_id(raw: &str) -> Result<Option<String>, String> {
     if raw.is_empty() {

@@ -6,6 +6,7 @@
 //! generated default methods.
 
 pub mod fields;
+pub mod listing;
 pub mod ratings;
 pub mod skills;
 pub mod usage;
@@ -14,6 +15,7 @@ use diesel_async::AsyncConnection as _;
 use tonic::{Request, Response, Status};
 
 use self::fields::{BoundedText, Category, DESCRIPTION_MAX, NAME_MAX, Slug};
+use self::listing::{SkillFilter, SkillOrder};
 use self::ratings::{NewRating, Rating};
 use self::skills::{NewSkill, Skill, SkillChanges, SkillRef};
 use self::usage::{Usage, UsageInput};
@@ -92,6 +94,62 @@ impl SkillRegistry for RegistryService {
         let skill = skills::find(&mut conn, &skill_ref).await?;
         Ok(Response::new(pb::GetSkillResponse {
             skill: Some(skill_to_proto(skill)),
+        }))
+    }
+
+    async fn list_skills(
+        &self,
+        request: Request<pb::ListSkillsRequest>,
+    ) -> Result<Response<pb::ListSkillsResponse>, Status> {
+        caller(&request)?;
+        let req = request.into_inner();
+        let mut violations = Violations::new();
+        let page_size = violations.check(
+            "page_size",
+            pagination::page_size(req.page_size).map_err(|e| e.message),
+        );
+        let filter = SkillFilter {
+            category: match req.category {
+                0 => None,
+                value => violations.check("category", Category::from_proto(value)),
+            },
+            author_id: match req.author_id.as_str() {
+                "" => None,
+                raw => violations
+                    .check(
+                        "author_id",
+                        crate::auth::UserId::parse(raw).map_err(str::to_owned),
+                    )
+                    .map(|user| user.as_str().to_owned()),
+            },
+            query: violations
+                .check("query", fields::search_query(&req.query))
+                .flatten(),
+        };
+        let order = violations.check(
+            "order_by",
+            skill_order(req.order_by, filter.query.is_some()),
+        );
+        violations.finish()?;
+        let (Some(page_size), Some(order)) = (page_size, order) else {
+            return Err(ApiError::internal("a checked field is missing").into());
+        };
+
+        let category = filter.category.map(Category::as_db).unwrap_or_default();
+        let author = filter.author_id.as_deref().unwrap_or_default();
+        let query_text = filter.query.as_deref().unwrap_or_default();
+        let query =
+            pagination::fingerprint(&["skills", order.name(), category, author, query_text]);
+        let after = pagination::decode(&req.page_token, &query)?;
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let mut page = listing::list(&mut conn, &filter, order, after, page_size + 1).await?;
+        let next_page_token = next_token(&mut page, page_size, &query, listing::RankedSkill::key);
+        Ok(Response::new(pb::ListSkillsResponse {
+            skills: page
+                .into_iter()
+                .map(|row| skill_to_proto(row.skill))
+                .collect(),
+            next_page_token,
         }))
     }
 
@@ -246,6 +304,20 @@ impl SkillRegistry for RegistryService {
         Ok(Response::new(pb::BatchRecordUsageResponse {
             usage_events: recorded.into_iter().map(usage_to_proto).collect(),
         }))
+    }
+}
+
+/// The order a ListSkills request asks for.
+fn skill_order(value: i32, searching: bool) -> Result<SkillOrder, String> {
+    match pb::SkillOrder::try_from(value) {
+        Ok(pb::SkillOrder::Unspecified) if searching => Ok(SkillOrder::Relevance),
+        Ok(pb::SkillOrder::Unspecified) => Ok(SkillOrder::Newest),
+        Ok(pb::SkillOrder::Relevance) if searching => Ok(SkillOrder::Relevance),
+        Ok(pb::SkillOrder::Relevance) => Err("RELEVANCE needs a query".to_owned()),
+        Ok(pb::SkillOrder::MostUsed) => Ok(SkillOrder::MostUsed),
+        Ok(pb::SkillOrder::TopRated) => Ok(SkillOrder::TopRated),
+        Ok(pb::SkillOrder::Newest) => Ok(SkillOrder::Newest),
+        Err(_) => Err(format!("{value} is not a known order")),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::schema::{skill_versions, skills};
 
 /// A stored skill (every column but the search document and the creator's
 /// idempotency key).
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = skills, check_for_backend(diesel::pg::Pg))]
 pub struct Skill {
     pub id: Uuid,
