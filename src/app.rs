@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
 use crate::auth::Authenticator;
-use crate::config::{Cli, Command, CommonConfig, ServeConfig, WorkerConfig};
+use crate::config::{Cli, Command, CommonConfig, ContentLimits, ServeConfig, WorkerConfig};
 use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres};
 use crate::db::{self, DbPool};
 use crate::proto::registry::skill_registry_server::SkillRegistryServer;
@@ -30,6 +30,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// Skill content and build packs.
     pub storage: Storage,
+    /// How large content may be.
+    pub limits: ContentLimits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -37,6 +39,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("pool", &self.pool.status())
             .field("storage", &self.storage)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -164,7 +167,11 @@ async fn open_state(common: &CommonConfig, database: &Database) -> anyhow::Resul
     )?;
     let storage = Storage::open(common.object_store_url.as_deref(), &common.data_dir)?;
     tracing::info!(object_store = storage.location(), "object store ready");
-    Ok(AppState { pool, storage })
+    Ok(AppState {
+        pool,
+        storage,
+        limits: common.content_limits(),
+    })
 }
 
 async fn serve(

@@ -100,6 +100,17 @@ pub struct CommonConfig {
     )]
     pub object_store_url: Option<String>,
 
+    /// Largest content, in bytes, that CreateSkillVersion accepts inline
+    /// (keep it under the 4 MiB gRPC message limit).
+    #[arg(long, env = "ATELIER_MAX_INLINE_CONTENT_BYTES", default_value_t = 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..=3 * 1024 * 1024), global = true)]
+    pub max_inline_content_bytes: u64,
+
+    /// Largest content, in bytes, that UploadSkillVersion accepts.
+    #[arg(long, env = "ATELIER_MAX_UPLOAD_BYTES", default_value_t = 256 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub max_upload_bytes: u64,
+
     /// Log format.
     #[arg(long, env = "ATELIER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
@@ -215,13 +226,41 @@ impl CommonConfig {
             database_timeout_secs: 5,
             postgres_bin_dir: None,
             object_store_url: None,
+            max_inline_content_bytes: 1024 * 1024,
+            max_upload_bytes: 256 * 1024 * 1024,
             log_format: LogFormat::Human,
             log: "info".to_owned(),
+        }
+    }
+
+    /// The content size limits.
+    pub fn content_limits(&self) -> ContentLimits {
+        ContentLimits {
+            inline_max: self.max_inline_content_bytes,
+            upload_max: self.max_upload_bytes,
         }
     }
 
     /// How long to wait for a pooled connection.
     pub fn database_timeout(&self) -> Duration {
         Duration::from_secs(self.database_timeout_secs)
+    }
+}
+
+/// How much content a version may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentLimits {
+    /// Bytes CreateSkillVersion accepts inline.
+    pub inline_max: u64,
+    /// Bytes UploadSkillVersion accepts.
+    pub upload_max: u64,
+}
+
+impl Default for ContentLimits {
+    fn default() -> Self {
+        Self {
+            inline_max: 1024 * 1024,
+            upload_max: 256 * 1024 * 1024,
+        }
     }
 }

@@ -41,3 +41,31 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(999_999_999),
     }
 }
+
+/// A `google.protobuf.Struct` for a JSON object.
+pub fn json_object_to_struct(
+    map: serde_json::Map<String, serde_json::Value>,
+) -> prost_types::Struct {
+    prost_types::Struct {
+        fields: map
+            .into_iter()
+            .map(|(k, v)| (k, json_to_value(v)))
+            .collect(),
+    }
+}
+
+/// A `google.protobuf.Value` for a JSON value.
+pub fn json_to_value(value: serde_json::Value) -> prost_types::Value {
+    use prost_types::value::Kind;
+    let kind = match value {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(b) => Kind::BoolValue(b),
+        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        serde_json::Value::String(s) => Kind::StringValue(s),
+        serde_json::Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.into_iter().map(json_to_value).collect(),
+        }),
+        serde_json::Value::Object(map) => Kind::StructValue(json_object_to_struct(map)),
+    };
+    prost_types::Value { kind: Some(kind) }
+}

@@ -94,6 +94,18 @@ impl Storage {
     }
 }
 
+/// Where skill content with this SHA-256 (lowercase hex) lives. Content is
+/// addressed by its hash, so identical content is stored once.
+pub fn skill_content_key(sha256: &str) -> object_store::path::Path {
+    let prefix = sha256.get(..2).unwrap_or("xx");
+    object_store::path::Path::from(format!("skills/sha256/{prefix}/{sha256}"))
+}
+
+/// Where a streamed upload is staged until its hash is known.
+pub fn upload_staging_key(upload: uuid::Uuid) -> object_store::path::Path {
+    object_store::path::Path::from(format!("uploads/{upload}"))
+}
+
 /// The URL without user info or query (where credentials may hide).
 fn redact(url: &Url) -> String {
     let mut clean = url.clone();

@@ -9,5 +9,6 @@ mod reflection;
 mod registry_listing;
 mod registry_ratings_usage;
 mod registry_skills;
+mod registry_versions;
 mod schema;
 mod server_lifecycle;

@@ -15,6 +15,9 @@ use crate::schema::outbox;
 pub const USAGE_RECORDED: &str = "usage.recorded";
 /// A rating of a skill was created or changed. Aggregate: the skill.
 pub const RATING_CHANGED: &str = "rating.changed";
+/// A version's stored content should be hashed and the outcome recorded.
+/// Aggregate: the version.
+pub const CONTENT_VERIFY: &str = "content.verify";
 /// Stored content may no longer be referenced: delete it if no version
 /// does; payload `{"object_key": "…"}`. Aggregate: the skill it belonged to.
 pub const CONTENT_UNREFERENCED: &str = "content.unreferenced";

@@ -200,6 +200,51 @@ pub fn search_query(raw: &str) -> Result<Option<String>, String> {
     Ok(Some(text.to_owned()))
 }
 
+/// A MIME type such as `text/markdown` or `application/json; charset=utf-8`:
+/// required, at most 200 characters, `type/subtype` with optional
+/// parameters. Stored lowercased up to the parameters.
+pub fn content_type(raw: &str) -> Result<String, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("must be set, e.g. text/markdown".to_owned());
+    }
+    if text.chars().count() > 200 || text.chars().any(char::is_control) {
+        return Err("must be at most 200 printable characters".to_owned());
+    }
+    let (essence, parameters) = text
+        .split_once(';')
+        .map_or((text, None), |(e, p)| (e, Some(p)));
+    let token = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
+    match essence.trim().split_once('/') {
+        Some((kind, subtype)) if token(kind) && token(subtype) => {
+            let essence = essence.trim().to_ascii_lowercase();
+            Ok(match parameters {
+                Some(parameters) => format!("{essence};{parameters}"),
+                None => essence,
+            })
+        }
+        _ => Err(format!("{text:?} is not a MIME type like text/markdown")),
+    }
+}
+
+/// An expected SHA-256: 64 hex digits (either case); empty means none.
+pub fn sha256(raw: &str) -> Result<Option<String>, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(Some(text.to_ascii_lowercase()))
+    } else {
+        Err("must be 64 hexadecimal digits".to_owned())
+    }
+}
+
 /// An idempotency key: 1–100 printable characters; empty means none.
 pub fn request_id(raw: &str) -> Result<Option<String>, String> {
     if raw.is_empty() {

@@ -5,20 +5,26 @@
 //! proto message. RPCs not implemented yet answer UNIMPLEMENTED through the
 //! generated default methods.
 
+pub mod content;
 pub mod fields;
+pub mod front_matter;
 pub mod listing;
+pub mod new_version;
 pub mod ratings;
 pub mod skills;
 pub mod usage;
+pub mod versions;
 
 use diesel_async::AsyncConnection as _;
 use tonic::{Request, Response, Status};
 
 use self::fields::{BoundedText, Category, DESCRIPTION_MAX, NAME_MAX, Slug};
 use self::listing::{SkillFilter, SkillOrder};
+use self::new_version::VersionRequest;
 use self::ratings::{NewRating, Rating};
 use self::skills::{NewSkill, Skill, SkillChanges, SkillRef};
 use self::usage::{Usage, UsageInput};
+use self::versions::VersionView;
 use crate::app::AppState;
 use crate::auth::caller;
 use crate::error::{ApiError, ApiResult, Violations};
@@ -190,6 +196,181 @@ impl SkillRegistry for RegistryService {
         Ok(Response::new(pb::DeleteSkillResponse {}))
     }
 
+    async fn create_skill_version(
+        &self,
+        request: Request<pb::CreateSkillVersionRequest>,
+    ) -> Result<Response<pb::CreateSkillVersionResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let req = request.into_inner();
+        let version_request = VersionRequest::parse(
+            "",
+            &req.skill_id,
+            &req.content_type,
+            &req.name,
+            &req.description,
+            &req.expected_sha256,
+            req.publish,
+        )?;
+        let limit = self.state.limits.inline_max;
+        if req.content.len() as u64 > limit {
+            return Err(ApiError::new(
+                tonic::Code::ResourceExhausted,
+                "CONTENT_TOO_LARGE",
+                format!(
+                    "inline content is limited to {limit} bytes (got {}); use UploadSkillVersion",
+                    req.content.len()
+                ),
+            )
+            .into());
+        }
+        let staged = content::stage_inline(req.content.into());
+        let (version, skill) =
+            new_version::create(&self.state, &version_request, &user, staged).await?;
+        Ok(Response::new(pb::CreateSkillVersionResponse {
+            version: Some(version_to_proto(VersionView {
+                version,
+                verification: None,
+            })),
+            skill: Some(skill_to_proto(skill)),
+        }))
+    }
+
+    async fn upload_skill_version(
+        &self,
+        request: Request<tonic::Streaming<pb::UploadSkillVersionRequest>>,
+    ) -> Result<Response<pb::UploadSkillVersionResponse>, Status> {
+        use futures_util::StreamExt as _;
+        use pb::upload_skill_version_request::Payload;
+
+        let user = caller(&request)?.user()?.clone();
+        let mut stream = request.into_inner();
+        let header = match stream.next().await {
+            Some(Ok(pb::UploadSkillVersionRequest {
+                payload: Some(Payload::Header(header)),
+            })) => header,
+            Some(Err(status)) => return Err(status),
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "header",
+                    "the first message must be the header",
+                )
+                .into());
+            }
+        };
+        let version_request = VersionRequest::parse(
+            "header.",
+            &header.skill_id,
+            &header.content_type,
+            &header.name,
+            &header.description,
+            &header.expected_sha256,
+            header.publish,
+        )?;
+        new_version::precheck(&self.state, &version_request, &user).await?;
+        let chunks = stream.map(|message| match message {
+            Ok(pb::UploadSkillVersionRequest {
+                payload: Some(Payload::Chunk(bytes)),
+            }) => Ok(bytes::Bytes::from(bytes)),
+            Ok(_) => Err(Status::invalid_argument(
+                "only the first message may be a header",
+            )),
+            Err(status) => Err(status),
+        });
+        let staged =
+            content::stage_stream(&self.state.storage, chunks, self.state.limits.upload_max)
+                .await?;
+        let (version, skill) =
+            new_version::create(&self.state, &version_request, &user, staged).await?;
+        Ok(Response::new(pb::UploadSkillVersionResponse {
+            version: Some(version_to_proto(VersionView {
+                version,
+                verification: None,
+            })),
+            skill: Some(skill_to_proto(skill)),
+        }))
+    }
+
+    async fn get_skill_version(
+        &self,
+        request: Request<pb::GetSkillVersionRequest>,
+    ) -> Result<Response<pb::GetSkillVersionResponse>, Status> {
+        caller(&request)?;
+        let req = request.into_inner();
+        let (skill_id, number) = version_ref(&req.skill_id, req.version)?;
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let view = versions::find(&mut conn, skill_id, number).await?;
+        Ok(Response::new(pb::GetSkillVersionResponse {
+            version: Some(version_to_proto(view)),
+        }))
+    }
+
+    async fn list_skill_versions(
+        &self,
+        request: Request<pb::ListSkillVersionsRequest>,
+    ) -> Result<Response<pb::ListSkillVersionsResponse>, Status> {
+        caller(&request)?;
+        let req = request.into_inner();
+        let skill_id = fields::id(&req.skill_id)
+            .map_err(|problem| ApiError::invalid_field("skill_id", problem))?;
+        let page_size = pagination::page_size(req.page_size)?;
+        let query = pagination::fingerprint(&["versions", &req.skill_id]);
+        let before: Option<i32> = pagination::decode(&req.page_token, &query)?;
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
+        let mut page = versions::list(&mut conn, skill_id, page_size + 1, before).await?;
+        let next_page_token = next_token(&mut page, page_size, &query, |view: &VersionView| {
+            view.version.version
+        });
+        Ok(Response::new(pb::ListSkillVersionsResponse {
+            versions: page.into_iter().map(version_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn read_skill_version_content(
+        &self,
+        request: Request<pb::ReadSkillVersionContentRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<pb::ReadSkillVersionContentResponse>>, Status>
+    {
+        use futures_util::StreamExt as _;
+
+        caller(&request)?;
+        let req = request.into_inner();
+        let (skill_id, number) = version_ref(&req.skill_id, req.version)?;
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let view = versions::find(&mut conn, skill_id, number).await?;
+        drop(conn);
+        let key = object_store::path::Path::from(view.version.object_key.as_str());
+        let chunks =
+            content::stream_verified(&self.state.storage, key, view.version.sha256.clone());
+        let mut first = Some(version_to_proto(view));
+        let messages = tokio_stream::wrappers::ReceiverStream::new(chunks).map(move |chunk| {
+            chunk.map(|bytes| pb::ReadSkillVersionContentResponse {
+                version: first.take(),
+                chunk: bytes.to_vec(),
+            })
+        });
+        Ok(Response::new(Box::pin(messages)))
+    }
+
+    async fn publish_skill_version(
+        &self,
+        request: Request<pb::PublishSkillVersionRequest>,
+    ) -> Result<Response<pb::PublishSkillVersionResponse>, Status> {
+        let user = caller(&request)?.user()?.clone();
+        let req = request.into_inner();
+        let (skill_id, number) = version_ref(&req.skill_id, req.version)?;
+        let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        let skill = conn
+            .transaction(async |conn| {
+                versions::publish(conn, skill_id, number, &user, &req.etag).await
+            })
+            .await?;
+        Ok(Response::new(pb::PublishSkillVersionResponse {
+            skill: Some(skill_to_proto(skill)),
+        }))
+    }
+
     async fn rate_skill(
         &self,
         request: Request<pb::RateSkillRequest>,
@@ -305,6 +486,17 @@ impl SkillRegistry for RegistryService {
             usage_events: recorded.into_iter().map(usage_to_proto).collect(),
         }))
     }
+}
+
+/// The skill id and version number a request names.
+fn version_ref(skill_id: &str, version: u32) -> ApiResult<(uuid::Uuid, i32)> {
+    let mut violations = Violations::new();
+    let skill_id = violations.check("skill_id", fields::id(skill_id));
+    let version = violations.check("version", fields::version(version));
+    violations.finish()?;
+    skill_id
+        .zip(version)
+        .ok_or_else(|| ApiError::internal("a checked field is missing"))
 }
 
 /// The order a ListSkills request asks for.
@@ -524,5 +716,48 @@ fn usage_to_proto(usage: Usage) -> pb::UsageEvent {
         tool_name: usage.tool_name,
         request_id: usage.request_id.unwrap_or_default(),
         create_time: Some(timestamp(usage.created_at)),
+    }
+}
+
+/// The proto form of a version.
+fn version_to_proto(view: VersionView) -> pb::SkillVersion {
+    let VersionView {
+        version,
+        verification,
+    } = view;
+    let (state, found_sha256, verify_time) = match verification {
+        None => (pb::VerificationState::Pending, String::new(), None),
+        Some(v) => {
+            let state = match v.state.as_str() {
+                "verified" => pb::VerificationState::Verified,
+                "mismatch" => pb::VerificationState::Mismatch,
+                "missing" => pb::VerificationState::Missing,
+                _ => pb::VerificationState::Unspecified,
+            };
+            (
+                state,
+                v.found_sha256.unwrap_or_default(),
+                Some(timestamp(v.verified_at)),
+            )
+        }
+    };
+    let metadata = match version.metadata {
+        serde_json::Value::Object(map) => Some(crate::proto::json_object_to_struct(map)),
+        _ => None,
+    };
+    pb::SkillVersion {
+        skill_id: version.skill_id.to_string(),
+        version: u32::try_from(version.version).unwrap_or_default(),
+        sha256: version.sha256,
+        content_type: version.content_type,
+        size_bytes: version.size_bytes,
+        name: version.name,
+        description: version.description,
+        metadata,
+        created_by: version.created_by,
+        create_time: Some(timestamp(version.created_at)),
+        verification_state: state.into(),
+        found_sha256,
+        verify_time,
     }
 }

@@ -25,6 +25,8 @@ pub struct TestAppOptions {
     pub auth_tokens: Vec<String>,
     /// How often health probes the database.
     pub health_interval: Duration,
+    /// Content size limits.
+    pub limits: atelier::config::ContentLimits,
 }
 
 impl Default for TestAppOptions {
@@ -32,6 +34,7 @@ impl Default for TestAppOptions {
         Self {
             auth_tokens: Vec::new(),
             health_interval: Duration::from_millis(100),
+            limits: atelier::config::ContentLimits::default(),
         }
     }
 }
@@ -43,7 +46,7 @@ pub struct TestApp {
     pub channel: Channel,
     shutdown: Shutdown,
     server: Option<JoinHandle<anyhow::Result<()>>>,
-    _objects: tempfile::TempDir,
+    objects: tempfile::TempDir,
     database_url: String,
     /// Declared last: dropped after the server stops using it. `None` when
     /// the test brought a database of its own.
@@ -73,7 +76,11 @@ impl TestApp {
         let objects = tempfile::tempdir().expect("temp dir");
         let storage = Storage::open(None, objects.path()).expect("object store");
         let pool = atelier::db::build_pool(&database_url, 8, Duration::from_secs(5)).expect("pool");
-        let state = AppState { pool, storage };
+        let state = AppState {
+            pool,
+            storage,
+            limits: options.limits,
+        };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let shutdown = Shutdown::new();
@@ -98,7 +105,7 @@ impl TestApp {
             channel,
             shutdown,
             server: Some(server),
-            _objects: objects,
+            objects,
             database_url,
             _database: database,
         }
@@ -121,6 +128,30 @@ impl TestApp {
         diesel_async::AsyncPgConnection::establish(&self.database_url)
             .await
             .expect("connect to the test database")
+    }
+
+    /// Every file in the server's object store, as paths relative to it.
+    pub fn stored_objects(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, root: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, root, found);
+                } else if let Ok(relative) = path.strip_prefix(root) {
+                    found.push(relative.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let root = self.objects.path().join("objects");
+        let mut found = Vec::new();
+        walk(&root, &root, &mut found);
+        found.sort();
+        found
+    }
+
+    /// The file holding an object of the store.
+    pub fn object_file(&self, key: &str) -> std::path::PathBuf {
+        self.objects.path().join("objects").join(key)
     }
 
     /// A grpc.health.v1 client.

@@ -1,0 +1,253 @@
+//! Skill versions: immutable rows numbered 1, 2, 3… per skill, the
+//! verification results beside them, and publishing.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::skills::{self, Skill};
+use crate::auth::UserId;
+use crate::error::{ApiError, ApiResult};
+use crate::outbox::events::{self, NewEvent};
+use crate::schema::{skill_version_verifications, skill_versions, skills as skills_table};
+
+/// A stored version.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = skill_versions, check_for_backend(diesel::pg::Pg))]
+pub struct SkillVersion {
+    pub id: Uuid,
+    pub skill_id: Uuid,
+    pub version: i32,
+    pub object_key: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub name: String,
+    pub description: String,
+    pub metadata: serde_json::Value,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The outcome of the asynchronous content verification.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = skill_version_verifications, check_for_backend(diesel::pg::Pg))]
+pub struct Verification {
+    /// `verified`, `mismatch` or `missing`.
+    pub state: String,
+    pub found_sha256: Option<String>,
+    pub verified_at: DateTime<Utc>,
+}
+
+/// A version with its verification (none while pending).
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub version: SkillVersion,
+    pub verification: Option<Verification>,
+}
+
+impl VersionView {
+    /// Whether verification found the stored content broken.
+    pub fn failed_verification(&self) -> bool {
+        self.verification
+            .as_ref()
+            .is_some_and(|v| v.state == "mismatch" || v.state == "missing")
+    }
+}
+
+/// Takes the transaction-scoped lock on one piece of content. Placing
+/// content for a new version and deleting unreferenced content both hold
+/// it, so neither can interleave with the other.
+pub async fn lock_content(conn: &mut AsyncPgConnection, sha256: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('atelier content ' || $1, 0))")
+        .bind::<Text, _>(sha256)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether any version references the object at `key`.
+pub async fn is_referenced(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        skill_versions::table.filter(skill_versions::object_key.eq(key)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// What a new version records about its content and itself.
+#[derive(Debug, Clone)]
+pub struct VersionDraft {
+    pub object_key: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub name: String,
+    pub description: String,
+    pub metadata: serde_json::Value,
+    /// Publish at once instead of becoming the draft.
+    pub publish: bool,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = skill_versions, check_for_backend(diesel::pg::Pg))]
+struct NewVersion<'a> {
+    id: Uuid,
+    skill_id: Uuid,
+    version: i32,
+    object_key: &'a str,
+    sha256: &'a str,
+    content_type: &'a str,
+    size_bytes: i64,
+    name: &'a str,
+    description: &'a str,
+    metadata: &'a serde_json::Value,
+    created_by: &'a str,
+}
+
+/// Inserts the next version of `skill` (which the caller has locked, so
+/// numbers never gap or repeat), points the skill's draft (or published)
+/// version at it, and asks the worker to verify its stored content.
+pub async fn insert_next(
+    conn: &mut AsyncPgConnection,
+    skill: &Skill,
+    user: &UserId,
+    draft: &VersionDraft,
+) -> ApiResult<(SkillVersion, Skill)> {
+    let latest: Option<i32> = skill_versions::table
+        .filter(skill_versions::skill_id.eq(skill.id))
+        .select(diesel::dsl::max(skill_versions::version))
+        .get_result(conn)
+        .await?;
+    let number = latest.unwrap_or(0) + 1;
+    let version = diesel::insert_into(skill_versions::table)
+        .values(NewVersion {
+            id: Uuid::now_v7(),
+            skill_id: skill.id,
+            version: number,
+            object_key: &draft.object_key,
+            sha256: &draft.sha256,
+            content_type: &draft.content_type,
+            size_bytes: draft.size_bytes,
+            name: &draft.name,
+            description: &draft.description,
+            metadata: &draft.metadata,
+            created_by: user.as_str(),
+        })
+        .returning(SkillVersion::as_returning())
+        .get_result(conn)
+        .await?;
+    let (published, draft_version) = if draft.publish {
+        (Some(number), None)
+    } else {
+        (skill.published_version, Some(number))
+    };
+    let skill = diesel::update(skills_table::table.find(skill.id))
+        .set((
+            skills_table::published_version.eq(published),
+            skills_table::draft_version.eq(draft_version),
+            skills_table::updated_at.eq(skills::next_update_time(skill)),
+        ))
+        .returning(Skill::as_returning())
+        .get_result(conn)
+        .await?;
+    events::enqueue(
+        conn,
+        &[NewEvent::new(
+            events::CONTENT_VERIFY,
+            version.id,
+            serde_json::json!({}),
+        )],
+    )
+    .await?;
+    Ok((version, skill))
+}
+
+/// One version of a skill with its verification; NOT_FOUND when absent.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    skill_id: Uuid,
+    number: i32,
+) -> ApiResult<VersionView> {
+    let found: Option<(SkillVersion, Option<Verification>)> = skill_versions::table
+        .left_join(skill_version_verifications::table)
+        .filter(skill_versions::skill_id.eq(skill_id))
+        .filter(skill_versions::version.eq(number))
+        .select((
+            SkillVersion::as_select(),
+            Option::<Verification>::as_select(),
+        ))
+        .get_result(conn)
+        .await
+        .optional()?;
+    found
+        .map(|(version, verification)| VersionView {
+            version,
+            verification,
+        })
+        .ok_or_else(|| ApiError::not_found("version", format!("{number} of skill {skill_id}")))
+}
+
+/// A skill's versions, newest first, below version `before`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    skill_id: Uuid,
+    limit: i64,
+    before: Option<i32>,
+) -> ApiResult<Vec<VersionView>> {
+    let mut query = skill_versions::table
+        .left_join(skill_version_verifications::table)
+        .filter(skill_versions::skill_id.eq(skill_id))
+        .select((
+            SkillVersion::as_select(),
+            Option::<Verification>::as_select(),
+        ))
+        .order(skill_versions::version.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(skill_versions::version.lt(before));
+    }
+    let rows: Vec<(SkillVersion, Option<Verification>)> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, verification)| VersionView {
+            version,
+            verification,
+        })
+        .collect())
+}
+
+/// Points a skill's published version at `number` (a rollback when older),
+/// clearing the draft when the draft is what gets published. Author only,
+/// etag-checked; refuses content that failed verification.
+pub async fn publish(
+    conn: &mut AsyncPgConnection,
+    skill_id: Uuid,
+    number: i32,
+    user: &UserId,
+    etag: &str,
+) -> ApiResult<Skill> {
+    let skill = skills::lock(conn, skill_id).await?;
+    skill.ensure_author(user)?;
+    skill.ensure_etag(etag)?;
+    let view = find(conn, skill_id, number).await?;
+    if view.failed_verification() {
+        return Err(ApiError::failed_precondition(
+            "CONTENT_UNVERIFIED",
+            format!("version {number} failed content verification and cannot be published"),
+        ));
+    }
+    let draft = skill.draft_version.filter(|draft| *draft != number);
+    Ok(diesel::update(skills_table::table.find(skill_id))
+        .set((
+            skills_table::published_version.eq(Some(number)),
+            skills_table::draft_version.eq(draft),
+            skills_table::updated_at.eq(skills::next_update_time(&skill)),
+        ))
+        .returning(Skill::as_returning())
+        .get_result(conn)
+        .await?)
+}
