@@ -577,6 +577,28 @@ async fn an_upload_must_start_with_its_header_and_only_the_author_may_add_versio
         .expect_err("no header");
     assert_eq!(violated_fields(&status), ["header"]);
 
+    let header = UploadSkillVersionRequest {
+        payload: Some(Payload::Header(UploadSkillVersionHeader {
+            skill_id: skill.id.clone(),
+            content_type: "text/plain".to_owned(),
+            ..UploadSkillVersionHeader::default()
+        })),
+    };
+    let two_headers = vec![
+        header.clone(),
+        UploadSkillVersionRequest {
+            payload: Some(Payload::Chunk(vec![1; 10_000])),
+        },
+        header,
+    ];
+    let status = app
+        .registry()
+        .upload_skill_version(as_user(AUTHOR, tokio_stream::iter(two_headers)))
+        .await
+        .expect_err("a second header");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["header"]);
+
     let stranger = app
         .registry()
         .create_skill_version(as_user("mallory", inline(&skill, b"mine")))

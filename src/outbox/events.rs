@@ -19,7 +19,9 @@ pub const RATING_CHANGED: &str = "rating.changed";
 /// Aggregate: the version.
 pub const CONTENT_VERIFY: &str = "content.verify";
 /// Stored content may no longer be referenced: delete it if no version
-/// does; payload `{"object_key": "…"}`. Aggregate: the skill it belonged to.
+/// does; payload `{"object_key": "…", "sha256": "…"}` (the handler takes
+/// `versions::lock_content` for the hash). Aggregate: the skill it belonged
+/// to.
 pub const CONTENT_UNREFERENCED: &str = "content.unreferenced";
 
 /// One event to store.

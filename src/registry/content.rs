@@ -66,15 +66,15 @@ pub fn stage_inline(content: Bytes) -> StagedContent {
 }
 
 /// Streams `chunks` into a temporary object while hashing them, stopping as
-/// soon as more than `limit` bytes arrive (RESOURCE_EXHAUSTED; the partial
-/// upload is aborted).
+/// soon as more than `limit` bytes arrive (RESOURCE_EXHAUSTED) or a chunk is
+/// an error; the partial upload is then aborted.
 pub async fn stage_stream<S>(
     storage: &Storage,
     mut chunks: S,
     limit: u64,
 ) -> ApiResult<StagedContent>
 where
-    S: futures_util::Stream<Item = Result<Bytes, Status>> + Unpin,
+    S: futures_util::Stream<Item = ApiResult<Bytes>> + Unpin,
 {
     let key = upload_staging_key(uuid::Uuid::now_v7());
     let upload = storage
@@ -90,13 +90,7 @@ where
         let chunk = match chunks.next().await {
             None => break None,
             Some(Ok(chunk)) => chunk,
-            Some(Err(status)) => {
-                break Some(ApiError::new(
-                    Code::Cancelled,
-                    "UPLOAD_INTERRUPTED",
-                    format!("the upload stream failed: {}", status.message()),
-                ));
-            }
+            Some(Err(error)) => break Some(error),
         };
         size += chunk.len() as u64;
         if size > limit {

@@ -271,10 +271,15 @@ impl SkillRegistry for RegistryService {
             Ok(pb::UploadSkillVersionRequest {
                 payload: Some(Payload::Chunk(bytes)),
             }) => Ok(bytes::Bytes::from(bytes)),
-            Ok(_) => Err(Status::invalid_argument(
-                "only the first message may be a header",
+            Ok(_) => Err(ApiError::invalid_field(
+                "header",
+                "only the first message may be a header; send content as chunks",
             )),
-            Err(status) => Err(status),
+            Err(status) => Err(ApiError::new(
+                tonic::Code::Cancelled,
+                "UPLOAD_INTERRUPTED",
+                format!("the upload stream failed: {}", status.message()),
+            )),
         });
         let staged =
             content::stage_stream(&self.state.storage, chunks, self.state.limits.upload_max)

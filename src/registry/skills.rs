@@ -250,20 +250,20 @@ pub async fn delete(
     let skill = lock(conn, id).await?;
     skill.ensure_author(user)?;
     skill.ensure_etag(etag)?;
-    let object_keys: Vec<String> = skill_versions::table
+    let objects: Vec<(String, String)> = skill_versions::table
         .filter(skill_versions::skill_id.eq(id))
-        .select(skill_versions::object_key)
+        .select((skill_versions::object_key, skill_versions::sha256))
         .distinct()
         .load(conn)
         .await?;
     diesel::delete(skills::table.find(id)).execute(conn).await?;
-    let events: Vec<NewEvent> = object_keys
+    let events: Vec<NewEvent> = objects
         .into_iter()
-        .map(|key| {
+        .map(|(key, sha256)| {
             NewEvent::new(
                 events::CONTENT_UNREFERENCED,
                 id,
-                serde_json::json!({ "object_key": key }),
+                serde_json::json!({ "object_key": key, "sha256": sha256 }),
             )
         })
         .collect();
