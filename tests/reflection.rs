@@ -104,3 +104,39 @@ async fn reflection_v1alpha_lists_both_services() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_describes_the_error_details_so_grpcurl_can_decode_them() {
+    use v1alpha::server_reflection_client::ServerReflectionClient;
+    use v1alpha::server_reflection_request::MessageRequest;
+    use v1alpha::server_reflection_response::MessageResponse;
+
+    let app = TestApp::start().await;
+    let mut client = ServerReflectionClient::new(app.channel.clone());
+    for symbol in ["google.rpc.ErrorInfo", "google.rpc.BadRequest"] {
+        let request = v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
+        };
+        let mut responses = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection answers")
+            .into_inner();
+        let response = responses
+            .next()
+            .await
+            .expect("a response")
+            .expect("ok")
+            .message_response;
+        let Some(MessageResponse::FileDescriptorResponse(files)) = response else {
+            panic!("{symbol} is not described: {response:?}");
+        };
+        let name = symbol.trim_start_matches("google.rpc.");
+        let described = files.file_descriptor_proto.iter().any(|bytes| {
+            prost_types::FileDescriptorProto::decode(bytes.as_slice())
+                .is_ok_and(|file| file.message_type.iter().any(|m| m.name() == name))
+        });
+        assert!(described, "{symbol}");
+    }
+}
