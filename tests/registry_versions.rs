@@ -617,3 +617,33 @@ async fn an_upload_must_start_with_its_header_and_only_the_author_may_add_versio
     assert_eq!(violated_fields(&no_type), ["content_type"]);
     assert!(app.stored_objects().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_in_flight_finishes_after_shutdown_begins() {
+    let app = TestApp::start().await;
+    let skill = create_skill(&app, "long-read").await;
+    let content: Vec<u8> = (0..8 * 1024 * 1024_u32).map(|i| (i % 251) as u8).collect();
+    upload(&app, &skill, &content, 1024 * 1024)
+        .await
+        .expect("upload");
+
+    let mut stream = app
+        .registry()
+        .read_skill_version_content(as_user(
+            "reader",
+            ReadSkillVersionContentRequest {
+                skill_id: skill.id.clone(),
+                version: 1,
+            },
+        ))
+        .await
+        .expect("read starts")
+        .into_inner();
+    let mut read = stream.next().await.expect("first chunk").expect("ok").chunk;
+    app.begin_shutdown();
+    while let Some(message) = stream.next().await {
+        read.extend_from_slice(&message.expect("the stream completes").chunk);
+    }
+    assert_eq!(sha256_hex(&read), sha256_hex(&content));
+    app.stop().await.expect("the server stops cleanly");
+}

@@ -159,6 +159,11 @@ impl TestApp {
         HealthClient::new(self.channel.clone())
     }
 
+    /// Signals shutdown as SIGTERM would, without waiting.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.trigger();
+    }
+
     /// Stops the server and waits for it, reporting how it ended.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.shutdown.trigger();
