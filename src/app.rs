@@ -191,7 +191,7 @@ async fn serve(
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let worker = (!config.no_worker).then(|| {
             tokio::spawn(outbox::run_worker(
-                state.pool.clone(),
+                state.clone(),
                 config.worker.clone(),
                 shutdown.clone(),
             ))
@@ -230,7 +230,7 @@ async fn work(
     let database = Database::open(common).await?;
     let result = async {
         let state = open_state(common, &database).await?;
-        outbox::run_worker(state.pool, config.clone(), shutdown).await;
+        outbox::run_worker(state, config.clone(), shutdown).await;
         Ok(())
     }
     .await;

@@ -209,6 +209,13 @@ pub struct WorkerConfig {
           value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub outbox_poll_interval_ms: u64,
 
+    /// Seconds a worker leases an event whose effect lies outside the
+    /// database (content verification and deletion); if the worker dies,
+    /// another picks the event up once the lease expires.
+    #[arg(long, env = "ATELIER_OUTBOX_LEASE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub outbox_lease_secs: u64,
+
     /// Attempts before a failing event is parked as dead.
     #[arg(long, env = "ATELIER_OUTBOX_MAX_ATTEMPTS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]

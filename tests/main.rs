@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod health;
+mod outbox;
 mod reflection;
 mod registry_listing;
 mod registry_ratings_usage;

@@ -1,45 +1,120 @@
-//! The outbox worker: drains events that write RPCs stored in the same
+//! The outbox worker: drains the events that write RPCs stored in the same
 //! transaction as their rows, and applies their effects.
 //!
 //! Workers claim batches of due events with `FOR UPDATE SKIP LOCKED`, so any
 //! number of them (tasks or processes) drain one table without stepping on
-//! each other; a batch's effects and the deletion of its events commit
-//! together. An event whose kind this binary does not know is parked as
-//! dead (with the reason) instead of being retried forever: it stays
-//! visible for an operator and stops blocking anything.
+//! each other. Within the claiming transaction:
+//!
+//! * effects in the database (usage counters, rating aggregates) are
+//!   applied, coalesced per skill, and their events deleted — all or
+//!   nothing, so each takes effect exactly once;
+//! * effects outside the database (content verification and deletion) are
+//!   *leased*: their `available_at` moves a lease period ahead and their
+//!   attempt count up. They then run with no transaction open, and their
+//!   event is deleted (or rescheduled with backoff) afterwards. A worker that
+//!   dies mid-job leaves the lease to expire, and another worker picks the
+//!   event up within the lease period (default 30 s);
+//! * an event of a kind this binary does not know, or with a malformed
+//!   payload, is parked as dead with the reason, never retried forever.
+//!
+//! A failing event is retried with exponential backoff and jitter, and
+//! parked as dead after the maximum number of attempts.
 
+mod aggregates;
+mod content_jobs;
 pub mod events;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::app::AppState;
 use crate::config::WorkerConfig;
-use crate::db::DbPool;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::shutdown::Shutdown;
 
 /// One claimed event.
-#[derive(Debug, diesel::QueryableByName)]
+#[derive(Debug, Clone, diesel::QueryableByName)]
 struct ClaimedEvent {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = Text)]
     kind: String,
+    #[diesel(sql_type = SqlUuid)]
+    aggregate_id: Uuid,
+    #[diesel(sql_type = Jsonb)]
+    payload: serde_json::Value,
+    /// Attempts including this claim (leased events only).
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+}
+
+/// An effect outside the database, leased for a worker to run.
+#[derive(Debug)]
+enum Job {
+    Verify { version_id: Uuid },
+    DeleteUnreferenced { object_key: String, sha256: String },
+}
+
+/// What a claimed event asks for.
+#[derive(Debug)]
+enum Work {
+    AddUses(Uuid, i64),
+    RecomputeRatings(Uuid),
+    Run(Job),
+    Park(String),
+}
+
+fn classify(event: &ClaimedEvent) -> Work {
+    let text = |field: &str| {
+        event
+            .payload
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    match event.kind.as_str() {
+        events::USAGE_RECORDED => match event
+            .payload
+            .get("uses")
+            .and_then(serde_json::Value::as_i64)
+        {
+            Some(uses) if uses > 0 => Work::AddUses(event.aggregate_id, uses),
+            _ => Work::Park(format!(
+                "malformed {} payload: {}",
+                event.kind, event.payload
+            )),
+        },
+        events::RATING_CHANGED => Work::RecomputeRatings(event.aggregate_id),
+        events::CONTENT_VERIFY => Work::Run(Job::Verify {
+            version_id: event.aggregate_id,
+        }),
+        events::CONTENT_UNREFERENCED => match (text("object_key"), text("sha256")) {
+            (Some(object_key), Some(sha256)) => {
+                Work::Run(Job::DeleteUnreferenced { object_key, sha256 })
+            }
+            _ => Work::Park(format!(
+                "malformed {} payload: {}",
+                event.kind, event.payload
+            )),
+        },
+        other => Work::Park(format!("unknown event kind {other}")),
+    }
 }
 
 /// Drains the outbox until `shutdown` fires: a batch at a time while
 /// events are due, then a poll every interval.
-pub async fn run_worker(pool: DbPool, config: WorkerConfig, shutdown: Shutdown) {
+pub async fn run_worker(state: AppState, config: WorkerConfig, shutdown: Shutdown) {
     tracing::info!(
         batch_size = config.outbox_batch_size,
         "outbox worker started"
     );
     let poll_interval = Duration::from_millis(config.outbox_poll_interval_ms);
     while !shutdown.is_triggered() {
-        let drained = match drain_batch(&pool, config.outbox_batch_size).await {
+        let claimed = match drain_batch(&state, &config).await {
             Ok(count) => count,
             Err(error) => {
                 tracing::warn!(%error, "outbox batch failed; retrying after the poll interval");
@@ -47,7 +122,7 @@ pub async fn run_worker(pool: DbPool, config: WorkerConfig, shutdown: Shutdown) 
             }
         };
         // A full batch means more may be waiting: go again at once.
-        if drained >= config.outbox_batch_size as usize {
+        if claimed >= config.outbox_batch_size as usize {
             continue;
         }
         tokio::select! {
@@ -58,51 +133,232 @@ pub async fn run_worker(pool: DbPool, config: WorkerConfig, shutdown: Shutdown) 
     tracing::info!("outbox worker stopped");
 }
 
-/// Claims up to `batch_size` due events and handles them in one
-/// transaction; returns how many it claimed.
-async fn drain_batch(pool: &DbPool, batch_size: u32) -> ApiResult<usize> {
-    let mut conn = pool.get().await?;
-    let claimed = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let events: Vec<ClaimedEvent> = diesel::sql_query(
-                "SELECT id, kind FROM outbox \
-                     WHERE dead_at IS NULL AND available_at <= now() \
-                     ORDER BY available_at, id \
-                     LIMIT $1 \
-                     FOR UPDATE SKIP LOCKED",
-            )
-            .bind::<BigInt, _>(i64::from(batch_size))
-            .load(conn)
-            .await?;
-            // No handlers are registered yet: every kind is unknown to
-            // this binary, so every claimed event is parked.
-            let unknown: Vec<&ClaimedEvent> = events.iter().collect();
-            park_unknown(conn, &unknown).await?;
-            Ok(events.len())
+/// Claims up to a batch of due events, applies or leases them, runs the
+/// leased jobs; returns how many events it claimed. (`run_worker` calls it
+/// in a loop; tests and tools call it directly.)
+pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<usize> {
+    let mut conn = state.pool.get().await?;
+    let batch_size = config.outbox_batch_size;
+    let lease = config.outbox_lease_secs;
+    let (claimed, jobs) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let events = claim(conn, batch_size).await?;
+            let mut uses: BTreeMap<Uuid, i64> = BTreeMap::new();
+            let mut ratings = Vec::new();
+            let mut applied = Vec::new();
+            let mut leased = Vec::new();
+            let mut parked = Vec::new();
+            for event in &events {
+                match classify(event) {
+                    Work::AddUses(skill, n) => {
+                        *uses.entry(skill).or_default() += n;
+                        applied.push(event.id);
+                    }
+                    Work::RecomputeRatings(skill) => {
+                        ratings.push(skill);
+                        applied.push(event.id);
+                    }
+                    Work::Run(job) => leased.push((event.clone(), job)),
+                    Work::Park(reason) => parked.push((event.id, reason)),
+                }
+            }
+            aggregates::add_uses(conn, &uses).await?;
+            aggregates::recompute_ratings(conn, &ratings).await?;
+            delete_events(conn, &applied).await?;
+            let leased_ids: Vec<Uuid> = leased.iter().map(|(e, _)| e.id).collect();
+            lease_events(conn, &leased_ids, lease).await?;
+            for (id, reason) in &parked {
+                tracing::warn!(event.id = %id, reason, "outbox event parked as dead");
+                park(conn, *id, reason).await?;
+            }
+            if !events.is_empty() {
+                tracing::debug!(
+                    claimed = events.len(),
+                    applied = applied.len(),
+                    leased = leased.len(),
+                    parked = parked.len(),
+                    skills_updated = uses.len() + ratings.len(),
+                    "outbox batch committed"
+                );
+            }
+            Ok((events.len(), leased))
         })
         .await?;
-    if claimed > 0 {
-        tracing::debug!(claimed, "outbox batch done");
+    drop(conn);
+
+    for (event, job) in jobs {
+        let outcome = match &job {
+            Job::Verify { version_id } => content_jobs::verify(state, *version_id).await,
+            Job::DeleteUnreferenced { object_key, sha256 } => {
+                content_jobs::delete_unreferenced(state, object_key, sha256).await
+            }
+        };
+        // Leased attempts are counted at claim time: `event.attempts + 1`.
+        let attempt = event.attempts + 1;
+        let mut conn = state.pool.get().await?;
+        match outcome {
+            Ok(()) => finish(&mut conn, event.id, attempt).await?,
+            Err(error) => {
+                tracing::warn!(event.id = %event.id, event.kind = %event.kind, attempt, %error, "outbox job failed");
+                let dead = attempt >= i32::try_from(config.outbox_max_attempts).unwrap_or(i32::MAX);
+                fail(&mut conn, event.id, attempt, &error, dead).await?;
+            }
+        }
     }
     Ok(claimed)
 }
 
-/// Parks events of kinds this binary cannot handle, saying so.
-async fn park_unknown(
+/// The claim query: due, live events in order, skipping rows other workers
+/// hold.
+async fn claim(
     conn: &mut AsyncPgConnection,
-    events: &[&ClaimedEvent],
-) -> diesel::QueryResult<()> {
-    for event in events {
-        tracing::warn!(event.id = %event.id, event.kind = %event.kind, "unknown outbox event kind; parked as dead");
-    }
-    let ids: Vec<Uuid> = events.iter().map(|event| event.id).collect();
+    batch_size: u32,
+) -> diesel::QueryResult<Vec<ClaimedEvent>> {
     diesel::sql_query(
-        "UPDATE outbox SET dead_at = now(), attempts = attempts + 1, \
-         last_error = 'unknown event kind ' || kind \
+        "SELECT id, kind, aggregate_id, payload, attempts FROM outbox \
+         WHERE dead_at IS NULL AND available_at <= now() \
+         ORDER BY available_at, id \
+         LIMIT $1 \
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind::<BigInt, _>(i64::from(batch_size))
+    .load(conn)
+    .await
+}
+
+async fn delete_events(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> diesel::QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query("DELETE FROM outbox WHERE id = ANY($1)")
+        .bind::<Array<SqlUuid>, _>(ids)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Hides leased events from other workers for `lease_secs` and counts the
+/// attempt.
+async fn lease_events(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    lease_secs: u64,
+) -> diesel::QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "UPDATE outbox SET attempts = attempts + 1, available_at = now() + make_interval(secs => $2) \
          WHERE id = ANY($1)",
     )
     .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<diesel::sql_types::Double, _>(lease_secs as f64)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await
+    .map(drop)
+}
+
+async fn park(conn: &mut AsyncPgConnection, id: Uuid, reason: &str) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE outbox SET dead_at = now(), attempts = attempts + 1, last_error = $2 WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(reason)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Deletes a finished job's event, unless its lease expired and another
+/// worker has leased it since (then that worker finishes it).
+async fn finish(conn: &mut AsyncPgConnection, id: Uuid, attempt: i32) -> diesel::QueryResult<()> {
+    diesel::sql_query("DELETE FROM outbox WHERE id = $1 AND attempts = $2")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Integer, _>(attempt)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Reschedules a failed job with backoff, or parks it when `dead`.
+async fn fail(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    attempt: i32,
+    error: &str,
+    dead: bool,
+) -> diesel::QueryResult<()> {
+    let delay = backoff(attempt);
+    diesel::sql_query(
+        "UPDATE outbox SET last_error = $3, \
+           available_at = now() + make_interval(secs => $4), \
+           dead_at = CASE WHEN $5 THEN now() END \
+         WHERE id = $1 AND attempts = $2",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Integer, _>(attempt)
+    .bind::<Text, _>(error)
+    .bind::<diesel::sql_types::Double, _>(delay.as_secs_f64())
+    .bind::<diesel::sql_types::Bool, _>(dead)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Exponential backoff with full jitter: a random delay up to 2^attempt
+/// seconds, capped at ten minutes, so failing events do not retry in step.
+fn backoff(attempt: i32) -> Duration {
+    let ceiling = 2_f64.powi(attempt.clamp(0, 20)).min(600.0);
+    let jitter = (Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+    Duration::from_secs_f64((ceiling * jitter).max(0.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_capped() {
+        for attempt in 1..30 {
+            let delay = backoff(attempt);
+            assert!(delay <= Duration::from_secs(600), "{attempt}: {delay:?}");
+            assert!(delay >= Duration::from_millis(100));
+        }
+        let early: f64 = (0..200).map(|_| backoff(1).as_secs_f64()).sum::<f64>() / 200.0;
+        let late: f64 = (0..200).map(|_| backoff(8).as_secs_f64()).sum::<f64>() / 200.0;
+        assert!(late > early * 10.0, "{early} vs {late}");
+    }
+
+    #[test]
+    fn unknown_kinds_and_malformed_payloads_are_parked() {
+        let event = |kind: &str, payload: serde_json::Value| ClaimedEvent {
+            id: Uuid::now_v7(),
+            kind: kind.to_owned(),
+            aggregate_id: Uuid::now_v7(),
+            payload,
+            attempts: 0,
+        };
+        assert!(matches!(
+            classify(&event("mystery.kind", serde_json::json!({}))),
+            Work::Park(_)
+        ));
+        assert!(matches!(
+            classify(&event(
+                events::USAGE_RECORDED,
+                serde_json::json!({"uses": "x"})
+            )),
+            Work::Park(_)
+        ));
+        assert!(matches!(
+            classify(&event(events::CONTENT_UNREFERENCED, serde_json::json!({}))),
+            Work::Park(_)
+        ));
+        assert!(matches!(
+            classify(&event(
+                events::USAGE_RECORDED,
+                serde_json::json!({"uses": 3})
+            )),
+            Work::AddUses(_, 3)
+        ));
+    }
 }

@@ -48,6 +48,7 @@ pub struct TestApp {
     server: Option<JoinHandle<anyhow::Result<()>>>,
     objects: tempfile::TempDir,
     database_url: String,
+    state: AppState,
     /// Declared last: dropped after the server stops using it. `None` when
     /// the test brought a database of its own.
     _database: Option<TestDatabase>,
@@ -91,7 +92,7 @@ impl TestApp {
         };
         let server = tokio::spawn(serve_grpc(
             listener,
-            state,
+            state.clone(),
             database_url.clone(),
             server_options,
             shutdown.clone(),
@@ -107,6 +108,7 @@ impl TestApp {
             server: Some(server),
             objects,
             database_url,
+            state,
             _database: database,
         }
     }
@@ -157,6 +159,39 @@ impl TestApp {
     /// A grpc.health.v1 client.
     pub fn health(&self) -> HealthClient<Channel> {
         HealthClient::new(self.channel.clone())
+    }
+
+    /// Drains the outbox with `workers` concurrent workers until no event
+    /// is due; returns how many events they claimed in all.
+    pub async fn drain_outbox(&self, workers: usize) -> usize {
+        let config = atelier::config::WorkerConfig {
+            outbox_batch_size: 100,
+            outbox_poll_interval_ms: 10,
+            outbox_lease_secs: 30,
+            outbox_max_attempts: 3,
+        };
+        let tasks: Vec<_> = (0..workers)
+            .map(|_| {
+                let (state, config) = (self.state.clone(), config.clone());
+                tokio::spawn(async move {
+                    let mut claimed = 0;
+                    loop {
+                        match atelier::outbox::drain_batch(&state, &config)
+                            .await
+                            .expect("drain")
+                        {
+                            0 => return claimed,
+                            n => claimed += n,
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.expect("worker task");
+        }
+        total
     }
 
     /// Signals shutdown as SIGTERM would, without waiting.

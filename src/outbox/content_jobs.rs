@@ -1,0 +1,126 @@
+//! The effects outside the database: verifying stored content against its
+//! SHA-256, and deleting content no version references any more.
+//!
+//! They run outside the claiming transaction (the worker leases their
+//! events first), are idempotent, and report failures as text for the
+//! event's `last_error`. A row that vanished meanwhile means done.
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use futures_util::StreamExt as _;
+use object_store::ObjectStoreExt as _;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::registry::versions;
+use crate::schema::{skill_version_verifications, skill_versions};
+
+/// What a job's failure says, for `last_error`.
+pub type JobError = String;
+
+fn db_error(error: impl std::fmt::Display) -> JobError {
+    format!("database: {error}")
+}
+
+/// Hashes the stored object of version `version_id` and records the
+/// outcome beside the version: verified, mismatch (with the hash found) or
+/// missing. No transaction is open while the object is read.
+pub async fn verify(state: &AppState, version_id: Uuid) -> Result<(), JobError> {
+    let mut conn = state.pool.get().await.map_err(db_error)?;
+    let found: Option<(String, String)> = skill_versions::table
+        .find(version_id)
+        .select((skill_versions::object_key, skill_versions::sha256))
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(db_error)?;
+    drop(conn);
+    let Some((key, expected)) = found else {
+        return Ok(()); // The version (and its skill) were deleted.
+    };
+
+    let (outcome, found_sha256) = match hash_object(state, &key).await? {
+        None => ("missing", None),
+        Some(actual) if actual == expected => ("verified", None),
+        Some(actual) => ("mismatch", Some(actual)),
+    };
+    if outcome != "verified" {
+        tracing::warn!(version.id = %version_id, %key, outcome, "content verification failed");
+    }
+    let mut conn = state.pool.get().await.map_err(db_error)?;
+    let recorded = diesel::insert_into(skill_version_verifications::table)
+        .values((
+            skill_version_verifications::version_id.eq(version_id),
+            skill_version_verifications::state.eq(outcome),
+            skill_version_verifications::found_sha256.eq(&found_sha256),
+        ))
+        .on_conflict(skill_version_verifications::version_id)
+        .do_update()
+        .set((
+            skill_version_verifications::state.eq(excluded(skill_version_verifications::state)),
+            skill_version_verifications::found_sha256
+                .eq(excluded(skill_version_verifications::found_sha256)),
+            skill_version_verifications::verified_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut conn)
+        .await;
+    match recorded {
+        Ok(_) => Ok(()),
+        // Deleted while we hashed: nothing to record.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        )) => Ok(()),
+        Err(error) => Err(db_error(error)),
+    }
+}
+
+/// The lowercase hex SHA-256 of the object at `key`, or `None` when there
+/// is no such object.
+async fn hash_object(state: &AppState, key: &str) -> Result<Option<String>, JobError> {
+    let path = object_store::path::Path::from(key);
+    let mut stream = match state.storage.store().get(&path).await {
+        Ok(result) => result.into_stream(),
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(format!("object store: {error}")),
+    };
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        hasher.update(chunk.map_err(|e| format!("object store: {e}"))?);
+    }
+    Ok(Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    ))
+}
+
+/// Deletes the object at `key` (content `sha256`) unless a version
+/// references it. Holds the content's advisory lock (and so a short
+/// transaction) across the check and the delete: a version being created
+/// with the same content takes that lock too, so it cannot slip in between.
+pub async fn delete_unreferenced(
+    state: &AppState,
+    key: &str,
+    sha256: &str,
+) -> Result<(), JobError> {
+    let mut conn = state.pool.get().await.map_err(db_error)?;
+    let store = state.storage.store().clone();
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        versions::lock_content(conn, sha256).await?;
+        if versions::is_referenced(conn, key).await? {
+            return Ok(());
+        }
+        match store.delete(&object_store::path::Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(ApiError::unavailable(format!("object store: {error}"))),
+        }
+    })
+    .await
+    .map_err(|e| e.message)
+}

@@ -1,0 +1,341 @@
+//! The outbox worker: exact counters, rating aggregates, content
+//! verification and deletion, and parking what it cannot handle.
+
+use atelier::proto::registry::get_skill_request::Selector;
+use atelier::proto::registry::record_usage_request::Skill as Which;
+use atelier::proto::registry::{
+    BatchRecordUsageRequest, CreateSkillRequest, CreateSkillVersionRequest, DeleteSkillRequest,
+    GetSkillRequest, GetSkillVersionRequest, PublishSkillVersionRequest, RateSkillRequest,
+    RecordUsageRequest, Skill, SkillCategory, VerificationState,
+};
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
+use tonic::Code;
+
+use crate::common::{TestApp, as_user, reason};
+
+async fn create(app: &TestApp, slug: &str) -> Skill {
+    app.registry()
+        .create_skill(as_user(
+            "ada",
+            CreateSkillRequest {
+                slug: slug.to_owned(),
+                name: "Skill".to_owned(),
+                description: "Does things".to_owned(),
+                category: SkillCategory::Agent.into(),
+                hours_saved: None,
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .expect("create")
+        .into_inner()
+        .skill
+        .expect("skill")
+}
+
+async fn get(app: &TestApp, skill: &Skill) -> Skill {
+    app.registry()
+        .get_skill(as_user(
+            "reader",
+            GetSkillRequest {
+                selector: Some(Selector::Id(skill.id.clone())),
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner()
+        .skill
+        .expect("skill")
+}
+
+async fn outbox_count(app: &TestApp) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    diesel::sql_query("SELECT count(*) AS count FROM outbox")
+        .get_result::<Count>(&mut app.db().await)
+        .await
+        .expect("count")
+        .count
+}
+
+async fn add_version(app: &TestApp, skill: &Skill, content: &[u8]) {
+    app.registry()
+        .create_skill_version(as_user(
+            "ada",
+            CreateSkillVersionRequest {
+                skill_id: skill.id.clone(),
+                content: content.to_vec(),
+                content_type: "text/plain".to_owned(),
+                name: String::new(),
+                description: String::new(),
+                expected_sha256: String::new(),
+                publish: false,
+            },
+        ))
+        .await
+        .expect("version");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_counters_are_exact_with_four_workers_draining_concurrently() {
+    let app = TestApp::start().await;
+    let skills = [
+        create(&app, "hot").await,
+        create(&app, "warm").await,
+        create(&app, "cold").await,
+    ];
+    let shares = [700_usize, 250, 50];
+    for (skill, share) in skills.iter().zip(shares) {
+        for batch in 0..share.div_ceil(100) {
+            let size = (share - batch * 100).min(100);
+            let usages = (0..size)
+                .map(|_| RecordUsageRequest {
+                    skill: Some(Which::SkillId(skill.id.clone())),
+                    version: None,
+                    tool_name: String::new(),
+                    request_id: String::new(),
+                })
+                .collect();
+            app.registry()
+                .batch_record_usage(as_user("grace", BatchRecordUsageRequest { usages }))
+                .await
+                .expect("record");
+        }
+    }
+    // Single uses too, so the hot skill has many events per batch.
+    for _ in 0..100 {
+        app.registry()
+            .record_usage(as_user(
+                "grace",
+                RecordUsageRequest {
+                    skill: Some(Which::SkillSlug("hot".to_owned())),
+                    version: None,
+                    tool_name: String::new(),
+                    request_id: String::new(),
+                },
+            ))
+            .await
+            .expect("record");
+    }
+    assert_eq!(
+        get(&app, &skills[0]).await.total_uses,
+        0,
+        "the read side waits for the worker"
+    );
+
+    app.drain_outbox(4).await;
+    let totals: Vec<i64> = futures_util::future::join_all(skills.iter().map(|s| get(&app, s)))
+        .await
+        .iter()
+        .map(|s| s.total_uses)
+        .collect();
+    assert_eq!(totals, [800, 250, 50]);
+    assert_eq!(outbox_count(&app).await, 0, "processed events are deleted");
+    assert_eq!(
+        get(&app, &skills[0]).await.etag,
+        skills[0].etag,
+        "counters do not move the etag"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn average_rating_follows_re_ratings_rounded_half_up() {
+    let app = TestApp::start().await;
+    let skill = create(&app, "rated").await;
+    let rate = |user: String, stars: i32| {
+        let mut client = app.registry();
+        let request = RateSkillRequest {
+            skill_id: skill.id.clone(),
+            stars,
+            comment: String::new(),
+            hours_saved_estimate: None,
+        };
+        async move {
+            client
+                .rate_skill(as_user(&user, request))
+                .await
+                .expect("rate")
+        }
+    };
+    // Eight users: seven ones and a two average 1.125, i.e. 112.5 → 113.
+    for user in 0..8 {
+        rate(format!("u{user}"), 5).await;
+    }
+    for user in 0..7 {
+        rate(format!("u{user}"), 1).await; // re-ratings replace
+    }
+    rate("u7".to_owned(), 2).await;
+    app.drain_outbox(2).await;
+    let rated = get(&app, &skill).await;
+    assert_eq!((rated.rating_count, rated.average_rating_x100), (8, 113));
+
+    #[derive(diesel::QueryableByName)]
+    struct Recomputed {
+        #[diesel(sql_type = BigInt)]
+        average: i64,
+    }
+    let recomputed: Recomputed = diesel::sql_query(
+        "SELECT round(avg(stars) * 100)::bigint AS average FROM ratings WHERE skill_id = $1::uuid",
+    )
+    .bind::<Text, _>(&skill.id)
+    .get_result(&mut app.db().await)
+    .await
+    .expect("recompute");
+    assert_eq!(i64::from(rated.average_rating_x100), recomputed.average);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verification_marks_intact_corrupted_and_missing_content() {
+    let app = TestApp::start().await;
+    let intact = create(&app, "intact").await;
+    let corrupted = create(&app, "corrupted").await;
+    let missing = create(&app, "missing").await;
+    add_version(&app, &intact, b"intact bytes").await;
+    add_version(&app, &corrupted, b"corrupted bytes").await;
+    add_version(&app, &missing, b"missing bytes").await;
+    let key_of = |content: &[u8]| {
+        let sha: String = <sha2::Sha256 as sha2::Digest>::digest(content)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        atelier::storage::skill_content_key(&sha).to_string()
+    };
+    std::fs::write(
+        app.object_file(&key_of(b"corrupted bytes")),
+        b"CORRUPTED bytes",
+    )
+    .expect("corrupt");
+    std::fs::remove_file(app.object_file(&key_of(b"missing bytes"))).expect("delete");
+
+    app.drain_outbox(2).await;
+    let state = |skill: &Skill| {
+        let mut client = app.registry();
+        let request = GetSkillVersionRequest {
+            skill_id: skill.id.clone(),
+            version: 1,
+        };
+        async move {
+            client
+                .get_skill_version(as_user("reader", request))
+                .await
+                .expect("get")
+                .into_inner()
+                .version
+                .expect("v")
+        }
+    };
+    assert_eq!(
+        state(&intact).await.verification_state(),
+        VerificationState::Verified
+    );
+    let bad = state(&corrupted).await;
+    assert_eq!(bad.verification_state(), VerificationState::Mismatch);
+    assert_eq!(bad.found_sha256.len(), 64);
+    assert_ne!(bad.found_sha256, bad.sha256);
+    assert_eq!(
+        state(&missing).await.verification_state(),
+        VerificationState::Missing
+    );
+    assert_eq!(outbox_count(&app).await, 0);
+
+    let refused = app
+        .registry()
+        .publish_skill_version(as_user(
+            "ada",
+            PublishSkillVersionRequest {
+                skill_id: corrupted.id.clone(),
+                version: 1,
+                etag: String::new(),
+            },
+        ))
+        .await
+        .expect_err("mismatched content cannot be published");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "CONTENT_UNVERIFIED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_skill_deletes_its_content_unless_another_version_uses_it() {
+    let app = TestApp::start().await;
+    let doomed = create(&app, "doomed").await;
+    let survivor = create(&app, "survivor").await;
+    add_version(&app, &doomed, b"only doomed has this").await;
+    add_version(&app, &doomed, b"shared content").await;
+    add_version(&app, &survivor, b"shared content").await;
+    app.drain_outbox(1).await; // verification
+    assert_eq!(app.stored_objects().len(), 2);
+
+    app.registry()
+        .delete_skill(as_user(
+            "ada",
+            DeleteSkillRequest {
+                id: doomed.id.clone(),
+                etag: String::new(),
+            },
+        ))
+        .await
+        .expect("delete");
+    app.drain_outbox(2).await;
+    assert_eq!(app.stored_objects().len(), 1, "{:?}", app.stored_objects());
+    assert_eq!(outbox_count(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_of_an_unknown_kind_is_parked_dead_and_blocks_nothing() {
+    let app = TestApp::start().await;
+    let skill = create(&app, "after-mystery").await;
+    diesel::sql_query(
+        "INSERT INTO outbox (id, kind, aggregate_id, payload) VALUES (gen_random_uuid(), 'mystery.kind', gen_random_uuid(), '{}'), \
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": \"many\"}')",
+    )
+    .bind::<Text, _>(&skill.id)
+    .execute(&mut app.db().await)
+    .await
+    .expect("insert odd events");
+    app.registry()
+        .record_usage(as_user(
+            "grace",
+            RecordUsageRequest {
+                skill: Some(Which::SkillId(skill.id.clone())),
+                version: None,
+                tool_name: String::new(),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .expect("record");
+    app.drain_outbox(1).await;
+    assert_eq!(get(&app, &skill).await.total_uses, 1);
+
+    #[derive(diesel::QueryableByName)]
+    struct Dead {
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        last_error: Option<String>,
+    }
+    let mut dead: Vec<Dead> =
+        diesel::sql_query("SELECT kind, last_error FROM outbox WHERE dead_at IS NOT NULL")
+            .load(&mut app.db().await)
+            .await
+            .expect("dead events");
+    dead.sort_by(|a, b| a.kind.cmp(&b.kind));
+    assert_eq!(dead.len(), 2);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("unknown event kind"))
+    );
+    assert!(
+        dead[1]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("malformed"))
+    );
+    assert_eq!(outbox_count(&app).await, 2, "only the parked events remain");
+}
