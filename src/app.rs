@@ -193,6 +193,7 @@ async fn serve(
             tokio::spawn(outbox::run_worker(
                 state.clone(),
                 config.worker.clone(),
+                Some(database.url.clone()),
                 shutdown.clone(),
             ))
         });
@@ -230,7 +231,7 @@ async fn work(
     let database = Database::open(common).await?;
     let result = async {
         let state = open_state(common, &database).await?;
-        outbox::run_worker(state, config.clone(), shutdown).await;
+        outbox::run_worker(state, config.clone(), Some(database.url.clone()), shutdown).await;
         Ok(())
     }
     .await;

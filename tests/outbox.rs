@@ -339,3 +339,37 @@ async fn an_event_of_an_unknown_kind_is_parked_dead_and_blocks_nothing() {
     );
     assert_eq!(outbox_count(&app).await, 2, "only the parked events remain");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notification_wakes_the_worker_long_before_its_next_poll() {
+    let app = TestApp::start().await;
+    let skill = create(&app, "prompt-wakeup").await;
+    app.spawn_worker(60_000);
+    // Let the worker finish its first (empty) drain and start listening.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let recorded = std::time::Instant::now();
+    app.registry()
+        .record_usage(as_user(
+            "grace",
+            RecordUsageRequest {
+                skill: Some(Which::SkillId(skill.id.clone())),
+                version: None,
+                tool_name: String::new(),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .expect("record");
+    let counted = crate::common::eventually(std::time::Duration::from_secs(10), || async {
+        get(&app, &skill).await.total_uses == 1
+    })
+    .await;
+    assert!(
+        counted,
+        "the use was not counted within 10 s (the poll interval is 60 s)"
+    );
+    eprintln!(
+        "RecordUsage to visible total_uses: {:?}",
+        recorded.elapsed()
+    );
+}

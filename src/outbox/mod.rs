@@ -105,14 +105,25 @@ fn classify(event: &ClaimedEvent) -> Work {
     }
 }
 
+/// The channel the outbox trigger notifies on commit.
+const NOTIFY_CHANNEL: &str = "atelier_outbox";
+
 /// Drains the outbox until `shutdown` fires: a batch at a time while
-/// events are due, then a poll every interval.
-pub async fn run_worker(state: AppState, config: WorkerConfig, shutdown: Shutdown) {
+/// events are due; then it waits for a notification from the outbox trigger
+/// (on its own connection to `listen_url`, when given) or the poll
+/// interval, whichever comes first.
+pub async fn run_worker(
+    state: AppState,
+    config: WorkerConfig,
+    listen_url: Option<String>,
+    shutdown: Shutdown,
+) {
     tracing::info!(
         batch_size = config.outbox_batch_size,
         "outbox worker started"
     );
     let poll_interval = Duration::from_millis(config.outbox_poll_interval_ms);
+    let mut listener = None;
     while !shutdown.is_triggered() {
         let claimed = match drain_batch(&state, &config).await {
             Ok(count) => count,
@@ -125,12 +136,51 @@ pub async fn run_worker(state: AppState, config: WorkerConfig, shutdown: Shutdow
         if claimed >= config.outbox_batch_size as usize {
             continue;
         }
+        if listener.is_none()
+            && let Some(url) = &listen_url
+        {
+            listener = listen(url).await;
+        }
         tokio::select! {
             () = tokio::time::sleep(poll_interval) => {}
             () = shutdown.wait() => {}
+            alive = notified(&mut listener) => {
+                if !alive {
+                    tracing::debug!("outbox notification connection lost; polling until it is back");
+                    listener = None;
+                }
+            }
         }
     }
     tracing::info!("outbox worker stopped");
+}
+
+/// A connection listening on the outbox channel, or `None` (then the worker
+/// only polls) when it cannot be opened.
+async fn listen(url: &str) -> Option<AsyncPgConnection> {
+    let mut conn = match AsyncPgConnection::establish(url).await {
+        Ok(conn) => conn,
+        Err(error) => {
+            tracing::debug!(%error, "cannot open the outbox notification connection");
+            return None;
+        }
+    };
+    diesel::sql_query(format!("LISTEN {NOTIFY_CHANNEL}"))
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    Some(conn)
+}
+
+/// Waits for the next notification: true when one came, false when the
+/// connection ended; never completes without a listener.
+async fn notified(listener: &mut Option<AsyncPgConnection>) -> bool {
+    use futures_util::StreamExt as _;
+    let Some(conn) = listener.as_mut() else {
+        return std::future::pending().await;
+    };
+    let mut notifications = std::pin::pin!(conn.notifications_stream());
+    matches!(notifications.next().await, Some(Ok(_)))
 }
 
 /// Claims up to a batch of due events, applies or leases them, runs the

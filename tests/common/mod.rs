@@ -194,6 +194,23 @@ impl TestApp {
         total
     }
 
+    /// Runs the real outbox worker loop (as `serve` does) until the app is
+    /// dropped, polling only every `poll_ms` and listening for notifications.
+    pub fn spawn_worker(&self, poll_ms: u64) {
+        let config = atelier::config::WorkerConfig {
+            outbox_batch_size: 100,
+            outbox_poll_interval_ms: poll_ms,
+            outbox_lease_secs: 30,
+            outbox_max_attempts: 3,
+        };
+        tokio::spawn(atelier::outbox::run_worker(
+            self.state.clone(),
+            config,
+            Some(self.database_url.clone()),
+            self.shutdown.clone(),
+        ));
+    }
+
     /// Signals shutdown as SIGTERM would, without waiting.
     pub fn begin_shutdown(&self) {
         self.shutdown.trigger();
