@@ -10,10 +10,14 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
+use crate::admin::OutboxService;
 use crate::auth::Authenticator;
-use crate::config::{Cli, Command, CommonConfig, ContentLimits, ServeConfig, WorkerConfig};
+use crate::config::{
+    Cli, Command, CommonConfig, ContentLimits, OutboxCommand, ServeConfig, WorkerConfig,
+};
 use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres};
 use crate::db::{self, DbPool};
+use crate::proto::admin::outbox_server::OutboxServer;
 use crate::proto::registry::skill_registry_server::SkillRegistryServer;
 use crate::proto::workshop::workshop_server::WorkshopServer;
 use crate::registry::RegistryService;
@@ -32,6 +36,8 @@ pub struct AppState {
     pub storage: Storage,
     /// How large content may be.
     pub limits: ContentLimits,
+    /// What this process's outbox workers processed.
+    pub outbox_metrics: std::sync::Arc<outbox::admin::OutboxMetrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,6 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(config) => serve(&cli.common, &config, shutdown).await,
         Command::Migrate => migrate(&cli.common).await,
         Command::Worker(config) => work(&cli.common, &config, shutdown).await,
+        Command::Outbox(command) => outbox_command(&cli.common, command).await,
         Command::TestCluster(config) => {
             let grace = Duration::from_secs(config.idle_grace_secs);
             db::shared_cluster::supervise(&config.root, grace, shutdown).await
@@ -171,6 +178,7 @@ async fn open_state(common: &CommonConfig, database: &Database) -> anyhow::Resul
         pool,
         storage,
         limits: common.content_limits(),
+        outbox_metrics: std::sync::Arc::default(),
     })
 }
 
@@ -217,6 +225,35 @@ async fn serve(
             let _ = worker.await;
         }
         served
+    }
+    .await;
+    database.close().await?;
+    result
+}
+
+async fn outbox_command(common: &CommonConfig, command: OutboxCommand) -> anyhow::Result<()> {
+    let database = Database::open(common).await?;
+    let result = async {
+        let mut conn = AsyncPgConnection::establish(&database.url).await?;
+        match command {
+            OutboxCommand::Stats => {
+                let counts = outbox::admin::counts(&mut conn).await?;
+                println!("pending: {}", counts.pending);
+                match counts.oldest_pending {
+                    Some(oldest) => {
+                        let age = chrono::Utc::now() - oldest;
+                        println!("oldest pending age: {:.3} s", age.as_seconds_f64());
+                    }
+                    None => println!("oldest pending age: -"),
+                }
+                println!("dead: {}", counts.dead);
+            }
+            OutboxCommand::RetryDead { ids, all } => {
+                let retried = outbox::admin::retry_dead(&mut conn, &ids, all).await?;
+                println!("retried: {retried}");
+            }
+        }
+        anyhow::Ok(())
     }
     .await;
     database.close().await?;
@@ -287,8 +324,14 @@ pub async fn serve_grpc(
         },
         options.auth.clone(),
     );
-    let workshop =
-        WorkshopServer::with_interceptor(WorkshopService { state }, options.auth.clone());
+    let workshop = WorkshopServer::with_interceptor(
+        WorkshopService {
+            state: state.clone(),
+        },
+        options.auth.clone(),
+    );
+    let outbox_admin =
+        OutboxServer::with_interceptor(OutboxService { state }, options.auth.clone());
 
     tracing::info!(address = %local_addr, "serving gRPC");
     let router = tonic::transport::Server::builder()
@@ -297,7 +340,8 @@ pub async fn serve_grpc(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(registry)
-        .add_service(workshop);
+        .add_service(workshop)
+        .add_service(outbox_admin);
     // TCP_NODELAY: without it small responses wait for delayed ACKs
     // (~40 ms per round trip on Linux).
     let incoming = TcpIncoming::from(listener)

@@ -36,11 +36,30 @@ pub enum Command {
     Migrate,
     /// Run the outbox worker only, without serving gRPC.
     Worker(WorkerConfig),
+    /// Inspect or repair the outbox.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Run a throwaway PostgreSQL cluster shared by the test suite's
     /// processes until none of them holds its lease (see
     /// `db::shared_cluster`). Not for production use.
     #[command(hide = true)]
     TestCluster(TestClusterConfig),
+}
+
+/// `atelier outbox …`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Print pending and dead event counts and the oldest pending age.
+    Stats,
+    /// Put dead events back in the queue, attempts reset.
+    RetryDead {
+        /// Ids of the dead events to retry.
+        #[arg(long = "id", required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<uuid::Uuid>,
+        /// Retry every dead event.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// Settings of the hidden `test-cluster` subcommand.

@@ -6,6 +6,7 @@
 //! Each RPC's path reads top-down: `proto/` → the service in [`registry`] or
 //! [`workshop`] → a repository function → SQL in `migrations/`.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod config;

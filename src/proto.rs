@@ -21,6 +21,16 @@ pub mod workshop {
     tonic::include_proto!("atelier.workshop.v1");
 }
 
+/// `atelier.admin.v1`: operating the outbox.
+pub mod admin {
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        reason = "generated code is not ours to lint"
+    )]
+    tonic::include_proto!("atelier.admin.v1");
+}
+
 /// Every file of `proto/` (with the well-known types it imports), encoded as
 /// a `FileDescriptorSet` by build.rs, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -31,6 +41,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub const SERVICE_NAMES: &[&str] = &[
     "atelier.registry.v1.SkillRegistry",
     "atelier.workshop.v1.Workshop",
+    "atelier.admin.v1.Outbox",
 ];
 
 /// A protobuf timestamp for a database time.

@@ -373,3 +373,149 @@ async fn a_notification_wakes_the_worker_long_before_its_next_poll() {
         recorded.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_see_stats_list_dead_events_and_retry_them() {
+    use atelier::proto::admin::outbox_client::OutboxClient;
+    use atelier::proto::admin::{
+        GetOutboxStatsRequest, ListDeadEventsRequest, RetryDeadEventsRequest,
+    };
+
+    let app = TestApp::start().await;
+    let skill = create(&app, "observed").await;
+    let mut admin = OutboxClient::new(app.channel.clone());
+    diesel::sql_query(
+        "INSERT INTO outbox (id, kind, aggregate_id, payload) \
+         SELECT gen_random_uuid(), 'mystery.kind', gen_random_uuid(), '{}' FROM generate_series(1, 3)",
+    )
+    .execute(&mut app.db().await)
+    .await
+    .expect("odd events");
+    app.registry()
+        .record_usage(as_user(
+            "grace",
+            RecordUsageRequest {
+                skill: Some(Which::SkillId(skill.id.clone())),
+                version: None,
+                tool_name: String::new(),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .expect("record");
+    let before = admin
+        .get_outbox_stats(GetOutboxStatsRequest {})
+        .await
+        .expect("stats")
+        .into_inner();
+    assert_eq!((before.pending_count, before.dead_count), (4, 0));
+    assert!(before.oldest_pending_age.is_some());
+
+    app.drain_outbox(1).await;
+    let after = admin
+        .get_outbox_stats(GetOutboxStatsRequest {})
+        .await
+        .expect("stats")
+        .into_inner();
+    assert_eq!((after.pending_count, after.dead_count), (0, 3));
+    assert_eq!(after.oldest_pending_age, None);
+    assert_eq!(after.processed_since_start.get("usage.recorded"), Some(&1));
+
+    let page = admin
+        .list_dead_events(ListDeadEventsRequest {
+            page_size: 2,
+            page_token: String::new(),
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(page.events.len(), 2);
+    assert!(
+        page.events
+            .iter()
+            .all(|e| e.kind == "mystery.kind" && e.last_error.contains("unknown"))
+    );
+    let rest = admin
+        .list_dead_events(ListDeadEventsRequest {
+            page_size: 2,
+            page_token: page.next_page_token,
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!((rest.events.len(), rest.next_page_token.as_str()), (1, ""));
+
+    let retried = admin
+        .retry_dead_events(RetryDeadEventsRequest {
+            ids: vec![page.events[0].id.clone()],
+            all: false,
+        })
+        .await
+        .expect("retry one")
+        .into_inner();
+    assert_eq!(retried.retried_count, 1);
+    let stats = admin
+        .get_outbox_stats(GetOutboxStatsRequest {})
+        .await
+        .expect("stats")
+        .into_inner();
+    assert_eq!((stats.pending_count, stats.dead_count), (1, 2));
+    let all = admin
+        .retry_dead_events(RetryDeadEventsRequest {
+            ids: vec![],
+            all: true,
+        })
+        .await
+        .expect("retry all")
+        .into_inner();
+    assert_eq!(all.retried_count, 2);
+
+    let invalid = admin
+        .retry_dead_events(RetryDeadEventsRequest {
+            ids: vec!["nope".to_owned()],
+            all: true,
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    assert_eq!(crate::common::violated_fields(&invalid), ["ids", "ids[0]"]);
+}
+
+#[test]
+fn the_outbox_cli_prints_stats_and_retries_dead_events() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let database = runtime.block_on(crate::common::TestDatabase::migrated());
+    runtime.block_on(async {
+        diesel::sql_query(
+            "INSERT INTO outbox (id, kind, aggregate_id, payload, dead_at) \
+             VALUES (gen_random_uuid(), 'mystery.kind', gen_random_uuid(), '{}', now())",
+        )
+        .execute(&mut database.connect().await)
+        .await
+        .expect("dead event");
+    });
+    let atelier = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .args(["--database-url", &database.url, "outbox"])
+            .args(args)
+            .output()
+            .expect("run atelier");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let stats = atelier(&["stats"]);
+    assert!(
+        stats.contains("pending: 0") && stats.contains("dead: 1"),
+        "{stats}"
+    );
+    assert_eq!(atelier(&["retry-dead", "--all"]).trim(), "retried: 1");
+    assert!(atelier(&["stats"]).contains("pending: 1"));
+    drop(database);
+}

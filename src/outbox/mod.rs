@@ -20,6 +20,7 @@
 //! A failing event is retried with exponential backoff and jitter, and
 //! parked as dead after the maximum number of attempts.
 
+pub mod admin;
 mod aggregates;
 mod content_jobs;
 pub mod events;
@@ -190,7 +191,7 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
     let mut conn = state.pool.get().await?;
     let batch_size = config.outbox_batch_size;
     let lease = config.outbox_lease_secs;
-    let (claimed, jobs) = conn
+    let (claimed, jobs, applied_kinds) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let events = claim(conn, batch_size).await?;
             let mut uses: BTreeMap<Uuid, i64> = BTreeMap::new();
@@ -221,6 +222,10 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
                 tracing::warn!(event.id = %id, reason, "outbox event parked as dead");
                 park(conn, *id, reason).await?;
             }
+            let mut applied_kinds: BTreeMap<String, i64> = BTreeMap::new();
+            for event in events.iter().filter(|e| applied.contains(&e.id)) {
+                *applied_kinds.entry(event.kind.clone()).or_default() += 1;
+            }
             if !events.is_empty() {
                 tracing::debug!(
                     claimed = events.len(),
@@ -231,10 +236,13 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
                     "outbox batch committed"
                 );
             }
-            Ok((events.len(), leased))
+            Ok((events.len(), leased, applied_kinds))
         })
         .await?;
     drop(conn);
+    for (kind, count) in &applied_kinds {
+        state.outbox_metrics.add(kind, *count);
+    }
 
     for (event, job) in jobs {
         let outcome = match &job {
@@ -247,7 +255,10 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
         let attempt = event.attempts + 1;
         let mut conn = state.pool.get().await?;
         match outcome {
-            Ok(()) => finish(&mut conn, event.id, attempt).await?,
+            Ok(()) => {
+                finish(&mut conn, event.id, attempt).await?;
+                state.outbox_metrics.add(&event.kind, 1);
+            }
             Err(error) => {
                 tracing::warn!(event.id = %event.id, event.kind = %event.kind, attempt, %error, "outbox job failed");
                 let dead = attempt >= i32::try_from(config.outbox_max_attempts).unwrap_or(i32::MAX);

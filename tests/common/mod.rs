@@ -81,6 +81,7 @@ impl TestApp {
             pool,
             storage,
             limits: options.limits,
+            outbox_metrics: std::sync::Arc::default(),
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
