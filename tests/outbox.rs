@@ -4,34 +4,18 @@
 use atelier::proto::registry::get_skill_request::Selector;
 use atelier::proto::registry::record_usage_request::Skill as Which;
 use atelier::proto::registry::{
-    BatchRecordUsageRequest, CreateSkillRequest, CreateSkillVersionRequest, DeleteSkillRequest,
-    GetSkillRequest, GetSkillVersionRequest, PublishSkillVersionRequest, RateSkillRequest,
-    RecordUsageRequest, Skill, SkillCategory, VerificationState,
+    BatchRecordUsageRequest, CreateSkillVersionRequest, DeleteSkillRequest, GetSkillRequest,
+    GetSkillVersionRequest, PublishSkillVersionRequest, RateSkillRequest, RecordUsageRequest,
+    Skill, VerificationState,
 };
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use tonic::Code;
 
-use crate::common::{TestApp, as_user, reason};
+use crate::common::{TestApp, as_user, reason, use_of};
 
 async fn create(app: &TestApp, slug: &str) -> Skill {
-    app.registry()
-        .create_skill(as_user(
-            "ada",
-            CreateSkillRequest {
-                slug: slug.to_owned(),
-                name: "Skill".to_owned(),
-                description: "Does things".to_owned(),
-                category: SkillCategory::Agent.into(),
-                hours_saved: None,
-                request_id: String::new(),
-            },
-        ))
-        .await
-        .expect("create")
-        .into_inner()
-        .skill
-        .expect("skill")
+    crate::common::create_skill(app, "ada", slug).await
 }
 
 async fn get(app: &TestApp, skill: &Skill) -> Skill {
@@ -92,14 +76,7 @@ async fn usage_counters_are_exact_with_four_workers_draining_concurrently() {
     for (skill, share) in skills.iter().zip(shares) {
         for batch in 0..share.div_ceil(100) {
             let size = (share - batch * 100).min(100);
-            let usages = (0..size)
-                .map(|_| RecordUsageRequest {
-                    skill: Some(Which::SkillId(skill.id.clone())),
-                    version: None,
-                    tool_name: String::new(),
-                    request_id: String::new(),
-                })
-                .collect();
+            let usages = (0..size).map(|_| use_of(&skill.id)).collect();
             app.registry()
                 .batch_record_usage(as_user("grace", BatchRecordUsageRequest { usages }))
                 .await
@@ -297,15 +274,7 @@ async fn an_event_of_an_unknown_kind_is_parked_dead_and_blocks_nothing() {
     .await
     .expect("insert odd events");
     app.registry()
-        .record_usage(as_user(
-            "grace",
-            RecordUsageRequest {
-                skill: Some(Which::SkillId(skill.id.clone())),
-                version: None,
-                tool_name: String::new(),
-                request_id: String::new(),
-            },
-        ))
+        .record_usage(as_user("grace", use_of(&skill.id)))
         .await
         .expect("record");
     app.drain_outbox(1).await;
@@ -349,15 +318,7 @@ async fn a_notification_wakes_the_worker_long_before_its_next_poll() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let recorded = std::time::Instant::now();
     app.registry()
-        .record_usage(as_user(
-            "grace",
-            RecordUsageRequest {
-                skill: Some(Which::SkillId(skill.id.clone())),
-                version: None,
-                tool_name: String::new(),
-                request_id: String::new(),
-            },
-        ))
+        .record_usage(as_user("grace", use_of(&skill.id)))
         .await
         .expect("record");
     let counted = crate::common::eventually(std::time::Duration::from_secs(10), || async {
@@ -392,15 +353,7 @@ async fn operators_see_stats_list_dead_events_and_retry_them() {
     .await
     .expect("odd events");
     app.registry()
-        .record_usage(as_user(
-            "grace",
-            RecordUsageRequest {
-                skill: Some(Which::SkillId(skill.id.clone())),
-                version: None,
-                tool_name: String::new(),
-                request_id: String::new(),
-            },
-        ))
+        .record_usage(as_user("grace", use_of(&skill.id)))
         .await
         .expect("record");
     let before = admin

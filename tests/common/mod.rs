@@ -245,6 +245,43 @@ pub fn as_user<T>(user: &str, message: T) -> tonic::Request<T> {
     request
 }
 
+/// Creates a prompt skill with `slug`, written by `author`.
+pub async fn create_skill(
+    app: &TestApp,
+    author: &str,
+    slug: &str,
+) -> atelier::proto::registry::Skill {
+    use atelier::proto::registry::{CreateSkillRequest, SkillCategory};
+    app.registry()
+        .create_skill(as_user(
+            author,
+            CreateSkillRequest {
+                slug: slug.to_owned(),
+                name: "A skill".to_owned(),
+                description: "Does a thing".to_owned(),
+                category: SkillCategory::Prompt.into(),
+                hours_saved: None,
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .expect("create skill")
+        .into_inner()
+        .skill
+        .expect("skill")
+}
+
+/// A RecordUsage request for one use of the skill with `skill_id`.
+pub fn use_of(skill_id: &str) -> atelier::proto::registry::RecordUsageRequest {
+    use atelier::proto::registry::record_usage_request::Skill as Which;
+    atelier::proto::registry::RecordUsageRequest {
+        skill: Some(Which::SkillId(skill_id.to_owned())),
+        version: None,
+        tool_name: String::new(),
+        request_id: String::new(),
+    }
+}
+
 /// The fields named by a status's BadRequest violations.
 pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt as _;
