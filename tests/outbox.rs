@@ -472,3 +472,102 @@ fn the_outbox_cli_prints_stats_and_retries_dead_events() {
     assert!(atelier(&["stats"]).contains("pending: 1"));
     drop(database);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_object_store_leads_to_retries_then_a_dead_event_then_success_after_retry() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use atelier::proto::admin::outbox_client::OutboxClient;
+    use atelier::proto::admin::{GetOutboxStatsRequest, RetryDeadEventsRequest};
+
+    let failing = Arc::new(AtomicBool::new(false));
+    let app = TestApp::start_with(crate::common::TestAppOptions {
+        failing_reads: Some(failing.clone()),
+        ..crate::common::TestAppOptions::default()
+    })
+    .await;
+    let skill = create(&app, "flaky-store").await;
+    add_version(&app, &skill, b"content to verify").await;
+    failing.store(true, Ordering::SeqCst);
+
+    #[derive(diesel::QueryableByName)]
+    struct Event {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        attempts: i32,
+        #[diesel(sql_type = Nullable<Text>)]
+        last_error: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        dead: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        backed_off: bool,
+    }
+    let event = || async {
+        diesel::sql_query(
+            "SELECT attempts, last_error, dead_at IS NOT NULL AS dead, available_at > now() AS backed_off \
+             FROM outbox WHERE kind = 'content.verify'",
+        )
+        .get_result::<Event>(&mut app.db().await)
+        .await
+        .expect("the verify event")
+    };
+    // drain_outbox gives up after 3 attempts; between attempts, time "passes"
+    // by making the backed-off event due again.
+    for attempt in 1..=3 {
+        app.drain_outbox(1).await;
+        let state = event().await;
+        assert_eq!(state.attempts, attempt);
+        assert!(
+            state
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("injected read failure"))
+        );
+        assert_eq!(state.dead, attempt == 3, "attempt {attempt}");
+        assert!(state.backed_off, "attempt {attempt} backs off");
+        diesel::sql_query("UPDATE outbox SET available_at = now()")
+            .execute(&mut app.db().await)
+            .await
+            .expect("make it due");
+    }
+    app.drain_outbox(1).await;
+    assert_eq!(
+        event().await.attempts,
+        3,
+        "a dead event is not retried by itself"
+    );
+
+    failing.store(false, Ordering::SeqCst);
+    let mut admin = OutboxClient::new(app.channel.clone());
+    let retried = admin
+        .retry_dead_events(RetryDeadEventsRequest {
+            ids: vec![],
+            all: true,
+        })
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(retried.retried_count, 1);
+    app.drain_outbox(1).await;
+    let stats = admin
+        .get_outbox_stats(GetOutboxStatsRequest {})
+        .await
+        .expect("stats")
+        .into_inner();
+    assert_eq!((stats.pending_count, stats.dead_count), (0, 0));
+    let version = app
+        .registry()
+        .get_skill_version(as_user(
+            "reader",
+            GetSkillVersionRequest {
+                skill_id: skill.id.clone(),
+                version: 1,
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner()
+        .version
+        .expect("version");
+    assert_eq!(version.verification_state(), VerificationState::Verified);
+}

@@ -2,6 +2,7 @@
 //! store, and the real gRPC server started in-process on an ephemeral port.
 
 pub mod database;
+pub mod failing_store;
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub struct TestAppOptions {
     pub health_interval: Duration,
     /// Content size limits.
     pub limits: atelier::config::ContentLimits,
+    /// When set, the object store fails every read while the flag is true.
+    pub failing_reads: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for TestAppOptions {
@@ -35,6 +38,7 @@ impl Default for TestAppOptions {
             auth_tokens: Vec::new(),
             health_interval: Duration::from_millis(100),
             limits: atelier::config::ContentLimits::default(),
+            failing_reads: None,
         }
     }
 }
@@ -75,7 +79,14 @@ impl TestApp {
         options: TestAppOptions,
     ) -> Self {
         let objects = tempfile::tempdir().expect("temp dir");
-        let storage = Storage::open(None, objects.path()).expect("object store");
+        let mut storage = Storage::open(None, objects.path()).expect("object store");
+        if let Some(failing) = &options.failing_reads {
+            let store = failing_store::FailingStore {
+                inner: storage.store().clone(),
+                failing: failing.clone(),
+            };
+            storage = Storage::from_store(std::sync::Arc::new(store), "failing test store");
+        }
         let pool = atelier::db::build_pool(&database_url, 8, Duration::from_secs(5)).expect("pool");
         let state = AppState {
             pool,
