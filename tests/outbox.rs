@@ -571,3 +571,66 @@ async fn a_failing_object_store_leads_to_retries_then_a_dead_event_then_success_
         .expect("version");
     assert_eq!(version.verification_state(), VerificationState::Verified);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn counters_stay_exact_when_a_worker_process_is_killed_mid_drain() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let app = TestApp::start().await;
+    let mut skills = Vec::new();
+    for n in 0..10 {
+        skills.push(create(&app, &format!("killed-{n}")).await);
+    }
+    // 20,000 one-use events, queued directly: this test is about draining.
+    let ids: Vec<String> = skills.iter().map(|s| s.id.clone()).collect();
+    diesel::sql_query(
+        "INSERT INTO outbox (id, kind, aggregate_id, payload) \
+         SELECT gen_random_uuid(), 'usage.recorded', ($1::uuid[])[1 + n % 10], '{\"uses\": 1}' \
+         FROM generate_series(0, 19999) AS n",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(&ids)
+    .execute(&mut app.db().await)
+    .await
+    .expect("queue events");
+
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["--database-url", &app.database_url(), "--data-dir"])
+        .arg(data_dir.path())
+        .args(["worker", "--outbox-batch-size", "50"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start atelier worker");
+    let started = crate::common::eventually(std::time::Duration::from_secs(30), || async {
+        outbox_count(&app).await < 15_000
+    })
+    .await;
+    assert!(
+        started,
+        "the worker process did not drain a quarter of the queue"
+    );
+    kill(
+        Pid::from_raw(i32::try_from(worker.id()).expect("pid")),
+        Signal::SIGKILL,
+    )
+    .expect("SIGKILL");
+    let _ = worker.wait();
+    let left = outbox_count(&app).await;
+    assert!(
+        left > 0,
+        "the worker finished before it could be killed; make the queue longer"
+    );
+
+    app.drain_outbox(2).await;
+    let mut total = 0;
+    for skill in &skills {
+        let uses = get(&app, skill).await.total_uses;
+        assert_eq!(uses, 2_000, "{}", skill.slug);
+        total += uses;
+    }
+    assert_eq!(total, 20_000);
+    assert_eq!(outbox_count(&app).await, 0);
+    eprintln!("killed the worker with {left} of 20000 events left");
+}

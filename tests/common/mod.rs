@@ -144,6 +144,11 @@ impl TestApp {
             .expect("connect to the test database")
     }
 
+    /// The URL of the server's database (with this test's schema).
+    pub fn database_url(&self) -> String {
+        self.database_url.clone()
+    }
+
     /// Every file in the server's object store, as paths relative to it.
     pub fn stored_objects(&self) -> Vec<String> {
         fn walk(dir: &std::path::Path, root: &std::path::Path, found: &mut Vec<String>) {
