@@ -634,3 +634,33 @@ async fn counters_stay_exact_when_a_worker_process_is_killed_mid_drain() {
     assert_eq!(outbox_count(&app).await, 0);
     eprintln!("killed the worker with {left} of 20000 events left");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_whose_lease_keeps_expiring_is_parked() {
+    let app = TestApp::start().await;
+    let skill = create(&app, "crashy").await;
+    add_version(&app, &skill, b"bytes").await;
+    // As if three workers had leased the job and died before finishing.
+    diesel::sql_query(
+        "UPDATE outbox SET attempts = 3, available_at = now() WHERE kind = 'content.verify'",
+    )
+    .execute(&mut app.db().await)
+    .await
+    .expect("expired leases");
+    app.drain_outbox(1).await;
+    #[derive(diesel::QueryableByName)]
+    struct Parked {
+        #[diesel(sql_type = Nullable<Text>)]
+        last_error: Option<String>,
+    }
+    let parked: Parked =
+        diesel::sql_query("SELECT last_error FROM outbox WHERE dead_at IS NOT NULL")
+            .get_result(&mut app.db().await)
+            .await
+            .expect("parked event");
+    assert!(
+        parked
+            .last_error
+            .is_some_and(|e| e.contains("lease expired"))
+    );
+}

@@ -191,6 +191,7 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
     let mut conn = state.pool.get().await?;
     let batch_size = config.outbox_batch_size;
     let lease = config.outbox_lease_secs;
+    let max_attempts = i32::try_from(config.outbox_max_attempts).unwrap_or(i32::MAX);
     let (claimed, jobs, applied_kinds) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let events = claim(conn, batch_size).await?;
@@ -209,6 +210,15 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
                         ratings.push(skill);
                         applied.push(event.id);
                     }
+                    // A job whose leases kept expiring (its worker died each
+                    // time) is parked like one that kept failing.
+                    Work::Run(_) if event.attempts >= max_attempts => parked.push((
+                        event.id,
+                        format!(
+                            "its lease expired {} times without the job finishing",
+                            event.attempts
+                        ),
+                    )),
                     Work::Run(job) => leased.push((event.clone(), job)),
                     Work::Park(reason) => parked.push((event.id, reason)),
                 }
@@ -261,7 +271,7 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
             }
             Err(error) => {
                 tracing::warn!(event.id = %event.id, event.kind = %event.kind, attempt, %error, "outbox job failed");
-                let dead = attempt >= i32::try_from(config.outbox_max_attempts).unwrap_or(i32::MAX);
+                let dead = attempt >= max_attempts;
                 fail(&mut conn, event.id, attempt, &error, dead).await?;
             }
         }
