@@ -61,13 +61,8 @@ impl Outbox for OutboxService {
         let mut events = admin::list_dead(&mut conn, page_size + 1, after)
             .await
             .map_err(ApiError::from)?;
-        let mut next_page_token = String::new();
-        if events.len() as i64 > page_size {
-            events.truncate(usize::try_from(page_size).unwrap_or(usize::MAX));
-            if let Some(last) = events.last() {
-                next_page_token = pagination::encode(&query, &last.id);
-            }
-        }
+        let next_page_token =
+            pagination::next_page_token(&mut events, page_size, &query, |event| event.id);
         Ok(Response::new(pb::ListDeadEventsResponse {
             events: events.into_iter().map(event_to_proto).collect(),
             next_page_token,

@@ -97,6 +97,25 @@ pub fn decode<K: DeserializeOwned>(token: &str, query: &str) -> ApiResult<Option
     Ok(Some(parsed.k))
 }
 
+/// Trims a page fetched with one row more than `page_size` and returns the
+/// token for the page after it, keyed by its last row (empty when that extra
+/// row did not exist, i.e. this is the last page).
+pub fn next_page_token<T, K: Serialize>(
+    page: &mut Vec<T>,
+    page_size: i64,
+    query: &str,
+    key_of: impl Fn(&T) -> K,
+) -> String {
+    let page_size = usize::try_from(page_size).unwrap_or(usize::MAX);
+    if page.len() <= page_size {
+        return String::new();
+    }
+    page.truncate(page_size);
+    page.last()
+        .map(|last| encode(query, &key_of(last)))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,13 +91,7 @@ async fn hash_object(state: &AppState, key: &str) -> Result<Option<String>, JobE
     while let Some(chunk) = stream.next().await {
         hasher.update(chunk.map_err(|e| format!("object store: {e}"))?);
     }
-    Ok(Some(
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    ))
+    Ok(Some(crate::registry::content::hex(&hasher.finalize())))
 }
 
 /// Deletes the object at `key` (content `sha256`) unless a version

@@ -149,7 +149,8 @@ impl SkillRegistry for RegistryService {
         let after = pagination::decode(&req.page_token, &query)?;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         let mut page = listing::list(&mut conn, &filter, order, after, page_size + 1).await?;
-        let next_page_token = next_token(&mut page, page_size, &query, listing::RankedSkill::key);
+        let next_page_token =
+            pagination::next_page_token(&mut page, page_size, &query, listing::RankedSkill::key);
         Ok(Response::new(pb::ListSkillsResponse {
             skills: page
                 .into_iter()
@@ -323,9 +324,10 @@ impl SkillRegistry for RegistryService {
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
         let mut page = versions::list(&mut conn, skill_id, page_size + 1, before).await?;
-        let next_page_token = next_token(&mut page, page_size, &query, |view: &VersionView| {
-            view.version.version
-        });
+        let next_page_token =
+            pagination::next_page_token(&mut page, page_size, &query, |view: &VersionView| {
+                view.version.version
+            });
         Ok(Response::new(pb::ListSkillVersionsResponse {
             versions: page.into_iter().map(version_to_proto).collect(),
             next_page_token,
@@ -428,7 +430,8 @@ impl SkillRegistry for RegistryService {
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
         let mut page = ratings::list(&mut conn, skill_id, page_size + 1, after).await?;
-        let next_page_token = next_token(&mut page, page_size, &query, ratings::key_of);
+        let next_page_token =
+            pagination::next_page_token(&mut page, page_size, &query, ratings::key_of);
         Ok(Response::new(pb::ListRatingsResponse {
             ratings: page.into_iter().map(rating_to_proto).collect(),
             next_page_token,
@@ -566,24 +569,6 @@ fn usage_input(
         request_id: request_id?,
         field_prefix: prefix.to_owned(),
     })
-}
-
-/// Trims a page fetched with one extra row to `page_size` and returns the
-/// token for the next page (empty when there is none).
-fn next_token<T, K: serde::Serialize>(
-    page: &mut Vec<T>,
-    page_size: i64,
-    query: &str,
-    key_of: impl Fn(&T) -> K,
-) -> String {
-    let page_size = usize::try_from(page_size).unwrap_or(usize::MAX);
-    if page.len() <= page_size {
-        return String::new();
-    }
-    page.truncate(page_size);
-    page.last()
-        .map(|last| pagination::encode(query, &key_of(last)))
-        .unwrap_or_default()
 }
 
 /// The skill a `GetSkill` selector names.
