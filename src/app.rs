@@ -13,7 +13,8 @@ use tonic::transport::server::TcpIncoming;
 use crate::admin::OutboxService;
 use crate::auth::Authenticator;
 use crate::config::{
-    Cli, Command, CommonConfig, ContentLimits, OutboxCommand, ServeConfig, WorkerConfig,
+    Cli, Command, CommonConfig, ContentLimits, OutboxCommand, ServeConfig, UsageCounters,
+    WorkerConfig,
 };
 use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres};
 use crate::db::{self, DbPool};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub limits: ContentLimits,
     /// What this process's outbox workers processed.
     pub outbox_metrics: std::sync::Arc<outbox::admin::OutboxMetrics>,
+    /// Who maintains the usage counters.
+    pub usage_counters: UsageCounters,
 }
 
 impl std::fmt::Debug for AppState {
@@ -179,6 +182,7 @@ async fn open_state(common: &CommonConfig, database: &Database) -> anyhow::Resul
         storage,
         limits: common.content_limits(),
         outbox_metrics: std::sync::Arc::default(),
+        usage_counters: UsageCounters::default(),
     })
 }
 
@@ -193,7 +197,11 @@ async fn serve(
         if !config.skip_migrations {
             apply_migrations(&database.url).await?;
         }
-        let state = open_state(common, &database).await?;
+        let mut state = open_state(common, &database).await?;
+        state.usage_counters = config.usage_counters();
+        if state.usage_counters == UsageCounters::Synchronous {
+            tracing::warn!("synchronous usage counters: a benchmark baseline, not for production");
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

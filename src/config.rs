@@ -185,6 +185,12 @@ pub struct ServeConfig {
     #[arg(long, env = "ATELIER_NO_WORKER")]
     pub no_worker: bool,
 
+    /// Benchmark baseline only: RecordUsage adds to `total_uses` inside its
+    /// own transaction, as a naive design would, instead of leaving it to
+    /// the outbox worker. Every call then queues on the skill's row lock.
+    #[arg(long, env = "ATELIER_SYNCHRONOUS_USAGE_COUNTERS")]
+    pub synchronous_usage_counters: bool,
+
     /// Settings of the outbox worker that runs beside the server.
     #[command(flatten)]
     pub worker: WorkerConfig,
@@ -213,14 +219,40 @@ impl ServeConfig {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
+
+    /// Who maintains `total_uses`.
+    pub fn usage_counters(&self) -> UsageCounters {
+        if self.synchronous_usage_counters {
+            UsageCounters::Synchronous
+        } else {
+            UsageCounters::Outbox
+        }
+    }
 }
+
+/// Who adds recorded uses to a skill's `total_uses`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UsageCounters {
+    /// The outbox worker, coalescing many uses into one update (the design).
+    #[default]
+    Outbox,
+    /// RecordUsage itself, in its transaction (the benchmark's baseline).
+    Synchronous,
+}
+
+/// Events a worker claims per batch by default. A 20,000-event batch of
+/// usage drains in about 0.15 s here, holding its skills' row locks that long;
+/// 500 drained five times slower (see the drain benchmark in the README).
+pub const DEFAULT_OUTBOX_BATCH_SIZE: u32 = 20_000;
 
 /// Settings of the outbox worker.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerConfig {
-    /// Events claimed per batch.
-    #[arg(long, env = "ATELIER_OUTBOX_BATCH_SIZE", default_value_t = 500,
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Events claimed per batch. Batches are only this large when a backlog
+    /// builds up; then larger ones coalesce more uses into each counter
+    /// update (see the drain benchmark in the README).
+    #[arg(long, env = "ATELIER_OUTBOX_BATCH_SIZE", default_value_t = DEFAULT_OUTBOX_BATCH_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub outbox_batch_size: u32,
 
     /// Milliseconds between polls when no notification arrives.

@@ -267,7 +267,13 @@ async fn an_event_of_an_unknown_kind_is_parked_dead_and_blocks_nothing() {
     let skill = create(&app, "after-mystery").await;
     diesel::sql_query(
         "INSERT INTO outbox (id, kind, aggregate_id, payload) VALUES (gen_random_uuid(), 'mystery.kind', gen_random_uuid(), '{}'), \
-         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": \"many\"}')",
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": \"many\"}'), \
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": 1.5}'), \
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": -3}'), \
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": 0}'), \
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": 1e30}'), \
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{\"uses\": 99999999999999999999}'), \
+         (gen_random_uuid(), 'usage.recorded', $1::uuid, '{}')",
     )
     .bind::<Text, _>(&skill.id)
     .execute(&mut app.db().await)
@@ -293,20 +299,23 @@ async fn an_event_of_an_unknown_kind_is_parked_dead_and_blocks_nothing() {
             .await
             .expect("dead events");
     dead.sort_by(|a, b| a.kind.cmp(&b.kind));
-    assert_eq!(dead.len(), 2);
+    assert_eq!(dead.len(), 8);
     assert!(
         dead[0]
             .last_error
             .as_deref()
             .is_some_and(|e| e.contains("unknown event kind"))
     );
-    assert!(
-        dead[1]
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("malformed"))
-    );
-    assert_eq!(outbox_count(&app).await, 2, "only the parked events remain");
+    for usage in &dead[1..] {
+        assert_eq!(usage.kind, "usage.recorded");
+        assert!(
+            usage
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("malformed"))
+        );
+    }
+    assert_eq!(outbox_count(&app).await, 8, "only the parked events remain");
 }
 
 #[tokio::test(flavor = "multi_thread")]

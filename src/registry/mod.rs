@@ -449,10 +449,11 @@ impl SkillRegistry for RegistryService {
         let Some(input) = input else {
             return Err(ApiError::internal("a checked field is missing").into());
         };
+        let counters = self.state.usage_counters;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         let recorded = conn
             .transaction(async |conn| {
-                usage::record(conn, &user, std::slice::from_ref(&input)).await
+                usage::record(conn, counters, &user, std::slice::from_ref(&input)).await
             })
             .await?;
         Ok(Response::new(pb::RecordUsageResponse {
@@ -486,9 +487,10 @@ impl SkillRegistry for RegistryService {
         violations.finish()?;
         let inputs: Vec<UsageInput> = inputs.into_iter().flatten().collect();
 
+        let counters = self.state.usage_counters;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         let recorded = conn
-            .transaction(async |conn| usage::record(conn, &user, &inputs).await)
+            .transaction(async |conn| usage::record(conn, counters, &user, &inputs).await)
             .await?;
         Ok(Response::new(pb::BatchRecordUsageResponse {
             usage_events: recorded.into_iter().map(usage_to_proto).collect(),

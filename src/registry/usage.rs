@@ -2,8 +2,12 @@
 //! `usage.recorded` outbox event in the same transaction; the worker turns
 //! the events into the skill's `total_uses`. An idempotency key makes a
 //! retried record a no-op that returns the first record.
+//!
+//! For benchmarks only, [`UsageCounters::Synchronous`] updates
+//! `total_uses` here instead, inside the caller's transaction: the naive
+//! design whose row-lock queue the outbox exists to avoid.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,9 +16,10 @@ use uuid::Uuid;
 
 use super::skills::{self, SkillRef};
 use crate::auth::UserId;
+use crate::config::UsageCounters;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::events::{self, NewEvent};
-use crate::schema::{skill_versions, usage_events};
+use crate::schema::{skill_versions, skills as skills_table, usage_events};
 
 /// A stored use.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -61,6 +66,7 @@ struct NewUsage {
 /// idempotency key was seen before, the earlier record.
 pub async fn record(
     conn: &mut AsyncPgConnection,
+    counters: UsageCounters,
     user: &UserId,
     inputs: &[UsageInput],
 ) -> ApiResult<Vec<Usage>> {
@@ -74,22 +80,16 @@ pub async fn record(
         .get_results(conn)
         .await?;
 
-    // One event per skill, counting only the uses that were new.
-    let mut uses_per_skill: HashMap<Uuid, i64> = HashMap::new();
+    // Counting only the uses that were new; in id order, so concurrent
+    // synchronous updates lock skills in one order.
+    let mut uses_per_skill: BTreeMap<Uuid, i64> = BTreeMap::new();
     for usage in &inserted {
         *uses_per_skill.entry(usage.skill_id).or_default() += 1;
     }
-    let events: Vec<NewEvent> = uses_per_skill
-        .into_iter()
-        .map(|(skill_id, uses)| {
-            NewEvent::new(
-                events::USAGE_RECORDED,
-                skill_id,
-                serde_json::json!({ "uses": uses }),
-            )
-        })
-        .collect();
-    events::enqueue(conn, &events).await?;
+    match counters {
+        UsageCounters::Outbox => enqueue_uses(conn, uses_per_skill).await?,
+        UsageCounters::Synchronous => add_uses_now(conn, uses_per_skill).await?,
+    }
 
     let mut by_id: HashMap<Uuid, Usage> = inserted.into_iter().map(|u| (u.id, u)).collect();
     let mut records = Vec::with_capacity(rows.len());
@@ -110,6 +110,39 @@ pub async fn record(
         records.push(record);
     }
     Ok(records)
+}
+
+/// One `usage.recorded` event per skill.
+async fn enqueue_uses(
+    conn: &mut AsyncPgConnection,
+    uses_per_skill: BTreeMap<Uuid, i64>,
+) -> ApiResult<()> {
+    let events: Vec<NewEvent> = uses_per_skill
+        .into_iter()
+        .map(|(skill_id, uses)| {
+            NewEvent::new(
+                events::USAGE_RECORDED,
+                skill_id,
+                serde_json::json!({ "uses": uses }),
+            )
+        })
+        .collect();
+    events::enqueue(conn, &events).await?;
+    Ok(())
+}
+
+/// The benchmark baseline: the counter update in the caller's transaction.
+async fn add_uses_now(
+    conn: &mut AsyncPgConnection,
+    uses_per_skill: BTreeMap<Uuid, i64>,
+) -> ApiResult<()> {
+    for (skill_id, uses) in uses_per_skill {
+        diesel::update(skills_table::table.find(skill_id))
+            .set(skills_table::total_uses.eq(skills_table::total_uses + uses))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Finds each input's skill (and version), failing with the field of the

@@ -30,6 +30,8 @@ pub struct TestAppOptions {
     pub limits: atelier::config::ContentLimits,
     /// When set, the object store fails every read while the flag is true.
     pub failing_reads: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Who maintains `total_uses`.
+    pub usage_counters: atelier::config::UsageCounters,
 }
 
 impl Default for TestAppOptions {
@@ -39,6 +41,7 @@ impl Default for TestAppOptions {
             health_interval: Duration::from_millis(100),
             limits: atelier::config::ContentLimits::default(),
             failing_reads: None,
+            usage_counters: atelier::config::UsageCounters::default(),
         }
     }
 }
@@ -93,6 +96,7 @@ impl TestApp {
             storage,
             limits: options.limits,
             outbox_metrics: std::sync::Arc::default(),
+            usage_counters: options.usage_counters,
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
