@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod benchmark_smoke;
 mod health;
 mod outbox;
 mod reflection;

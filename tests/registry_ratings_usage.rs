@@ -288,6 +288,35 @@ async fn record_usage_by_id_or_slug_stores_the_use_and_an_event() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_synchronous_baseline_counts_uses_at_once_and_queues_no_event() {
+    let app = TestApp::start_with(crate::common::TestAppOptions {
+        usage_counters: atelier::config::UsageCounters::Synchronous,
+        ..Default::default()
+    })
+    .await;
+    let skill = create(&app, "counted-now").await;
+    let batch: Vec<RecordUsageRequest> = (0..3).map(|_| use_by_slug("counted-now", "")).collect();
+    app.registry()
+        .batch_record_usage(as_user("grace", BatchRecordUsageRequest { usages: batch }))
+        .await
+        .expect("batch");
+    app.registry()
+        .record_usage(as_user("grace", use_by_slug("counted-now", "")))
+        .await
+        .expect("one");
+    let total = count(
+        &app,
+        &format!(
+            "SELECT total_uses AS count FROM skills WHERE id = '{}'",
+            skill.id
+        ),
+    )
+    .await;
+    assert_eq!(total, 4, "counted without any worker");
+    assert_eq!(count(&app, "SELECT count(*) AS count FROM outbox").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_retried_record_usage_with_the_same_request_id_records_nothing_twice() {
     let app = TestApp::start().await;
     let skill = create(&app, "used-skill").await;

@@ -6,8 +6,10 @@ pub mod shared_cluster;
 
 use std::time::Duration;
 
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -35,7 +37,13 @@ pub type PooledConnection = Object<AsyncPgConnection>;
 /// Connections are opened lazily, so this succeeds even while the database
 /// is down; `timeout` bounds how long a caller waits for one.
 pub fn build_pool(database_url: &str, max_size: u32, timeout: Duration) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    // Fast recycling: no `SELECT 1` round trip on every checkout (it cost
+    // RecordUsage a sixth of its throughput). A connection whose server went
+    // away is still noticed, without a query: its socket is closed.
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     let pool = Pool::builder(manager)
         .max_size(usize::try_from(max_size)?)
         .wait_timeout(Some(timeout))

@@ -1,0 +1,33 @@
+//! The benchmark binary, run with tiny sizes: it must start its own
+//! PostgreSQL, run all four benchmarks, find every count exact (it exits
+//! non-zero otherwise) and print each figure with its goal.
+
+#[test]
+fn the_benchmark_runs_end_to_end_with_tiny_sizes() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atelier-bench"))
+        .arg("--smoke")
+        .env_remove("ATELIER_BENCH_DATABASE_URL")
+        .output()
+        .expect("run atelier-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "atelier-bench failed:\n{stdout}\n{stderr}"
+    );
+    for heading in [
+        "1. Drain rate",
+        "atelier worker x1",
+        "atelier worker x2",
+        "2. Hot row",
+        "synchronous counter (baseline)",
+        "counts exact in both",
+        "3. Staleness",
+        "probes: p50",
+        "4. Verification",
+        "all verified",
+    ] {
+        assert!(stdout.contains(heading), "no {heading:?} in:\n{stdout}");
+    }
+    assert_eq!(stdout.matches("goal:").count(), 4, "{stdout}");
+}
