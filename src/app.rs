@@ -41,6 +41,8 @@ pub struct AppState {
     pub outbox_metrics: std::sync::Arc<outbox::admin::OutboxMetrics>,
     /// Who maintains the usage counters.
     pub usage_counters: UsageCounters,
+    /// Plan caps, output limits and the session gap of the Workshop service.
+    pub workshop: crate::config::WorkshopPolicy,
 }
 
 impl std::fmt::Debug for AppState {
@@ -183,6 +185,7 @@ async fn open_state(common: &CommonConfig, database: &Database) -> anyhow::Resul
         limits: common.content_limits(),
         outbox_metrics: std::sync::Arc::default(),
         usage_counters: UsageCounters::default(),
+        workshop: crate::config::WorkshopPolicy::default(),
     })
 }
 
@@ -199,6 +202,7 @@ async fn serve(
         }
         let mut state = open_state(common, &database).await?;
         state.usage_counters = config.usage_counters();
+        state.workshop = config.workshop.policy().map_err(anyhow::Error::msg)?;
         if state.usage_counters == UsageCounters::Synchronous {
             tracing::warn!("synchronous usage counters: a benchmark baseline, not for production");
         }

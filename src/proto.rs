@@ -80,3 +80,36 @@ pub fn json_to_value(value: serde_json::Value) -> prost_types::Value {
     };
     prost_types::Value { kind: Some(kind) }
 }
+
+/// The JSON object for a `google.protobuf.Struct`. (Numbers are doubles in
+/// protobuf; whole ones become JSON integers so they read back unchanged.)
+pub fn struct_to_json_object(
+    value: prost_types::Struct,
+) -> serde_json::Map<String, serde_json::Value> {
+    value
+        .fields
+        .into_iter()
+        .map(|(k, v)| (k, value_to_json(v)))
+        .collect()
+}
+
+/// The JSON value for a `google.protobuf.Value`.
+pub fn value_to_json(value: prost_types::Value) -> serde_json::Value {
+    use prost_types::value::Kind;
+    match value.kind {
+        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
+        Some(Kind::NumberValue(n)) => {
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                serde_json::Value::from(n as i64)
+            } else {
+                serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into)
+            }
+        }
+        Some(Kind::StringValue(s)) => serde_json::Value::String(s),
+        Some(Kind::ListValue(list)) => {
+            serde_json::Value::Array(list.values.into_iter().map(value_to_json).collect())
+        }
+        Some(Kind::StructValue(s)) => serde_json::Value::Object(struct_to_json_object(s)),
+    }
+}

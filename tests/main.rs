@@ -14,3 +14,4 @@ mod registry_skills;
 mod registry_versions;
 mod schema;
 mod server_lifecycle;
+mod workshop;

@@ -23,6 +23,13 @@ pub const CONTENT_VERIFY: &str = "content.verify";
 /// `versions::lock_content` for the hash). Aggregate: the skill it belonged
 /// to.
 pub const CONTENT_UNREFERENCED: &str = "content.unreferenced";
+/// A pending build pack should be rendered and stored. Aggregate: the
+/// build pack.
+pub const BUILD_PACK_RENDER: &str = "build_pack.render";
+/// An object nothing references any more (a deleted workshop's build pack)
+/// should be deleted; payload `{"object_key": "…"}`. Aggregate: the row it
+/// belonged to.
+pub const OBJECT_DELETE: &str = "object.delete";
 
 /// One event to store.
 #[derive(Debug, Clone, Insertable)]

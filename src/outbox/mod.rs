@@ -8,7 +8,8 @@
 //! * effects in the database (usage counters, rating aggregates) are
 //!   applied, coalesced per skill, and their events deleted — all or
 //!   nothing, so each takes effect exactly once;
-//! * effects outside the database (content verification and deletion) are
+//! * effects outside the database (content verification and deletion,
+//!   build-pack rendering, deleting a deleted workshop's objects) are
 //!   *leased*: their `available_at` moves a lease period ahead and their
 //!   attempt count up. They then run with no transaction open, and their
 //!   event is deleted (or rescheduled with backoff) afterwards. A worker that
@@ -22,6 +23,7 @@
 
 pub mod admin;
 mod aggregates;
+mod build_pack_jobs;
 mod content_jobs;
 pub mod events;
 
@@ -58,6 +60,8 @@ struct ClaimedEvent {
 enum Job {
     Verify { version_id: Uuid },
     DeleteUnreferenced { object_key: String, sha256: String },
+    RenderBuildPack { pack_id: Uuid },
+    DeleteObject { object_key: String },
 }
 
 /// What a claimed event (of any kind but usage) asks for.
@@ -86,6 +90,16 @@ fn classify(event: &ClaimedEvent) -> Work {
                 Work::Run(Job::DeleteUnreferenced { object_key, sha256 })
             }
             _ => Work::Park(format!(
+                "malformed {} payload: {}",
+                event.kind, event.payload
+            )),
+        },
+        events::BUILD_PACK_RENDER => Work::Run(Job::RenderBuildPack {
+            pack_id: event.aggregate_id,
+        }),
+        events::OBJECT_DELETE => match text("object_key") {
+            Some(object_key) => Work::Run(Job::DeleteObject { object_key }),
+            None => Work::Park(format!(
                 "malformed {} payload: {}",
                 event.kind, event.payload
             )),
@@ -254,6 +268,12 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
             Job::Verify { version_id } => content_jobs::verify(state, *version_id).await,
             Job::DeleteUnreferenced { object_key, sha256 } => {
                 content_jobs::delete_unreferenced(state, object_key, sha256).await
+            }
+            Job::RenderBuildPack { pack_id } => {
+                build_pack_jobs::render_build_pack(state, *pack_id).await
+            }
+            Job::DeleteObject { object_key } => {
+                build_pack_jobs::delete_object(state, object_key).await
             }
         };
         // Leased attempts are counted at claim time: `event.attempts + 1`.

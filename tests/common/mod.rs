@@ -32,6 +32,8 @@ pub struct TestAppOptions {
     pub failing_reads: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Who maintains `total_uses`.
     pub usage_counters: atelier::config::UsageCounters,
+    /// Plan caps, output limit and session gap.
+    pub workshop: atelier::config::WorkshopPolicy,
 }
 
 impl Default for TestAppOptions {
@@ -42,6 +44,7 @@ impl Default for TestAppOptions {
             limits: atelier::config::ContentLimits::default(),
             failing_reads: None,
             usage_counters: atelier::config::UsageCounters::default(),
+            workshop: atelier::config::WorkshopPolicy::default(),
         }
     }
 }
@@ -97,6 +100,7 @@ impl TestApp {
             limits: options.limits,
             outbox_metrics: std::sync::Arc::default(),
             usage_counters: options.usage_counters,
+            workshop: options.workshop.clone(),
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");

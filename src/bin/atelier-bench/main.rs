@@ -157,6 +157,7 @@ async fn run_all(
         limits: common.content_limits(),
         outbox_metrics: std::sync::Arc::default(),
         usage_counters: UsageCounters::Outbox,
+        workshop: atelier::config::WorkshopPolicy::default(),
     };
     println!(
         "atelier-bench on {} ({} CPUs){}",

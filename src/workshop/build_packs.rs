@@ -1,0 +1,112 @@
+//! Build packs: a pending row and its rendering event, stored together;
+//! the outbox worker renders and stores the content (see
+//! `outbox::build_pack_jobs`).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::outbox::events::{self, NewEvent};
+use crate::schema::build_packs;
+
+/// A stored build pack.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = build_packs, check_for_backend(diesel::pg::Pg))]
+pub struct BuildPack {
+    pub id: Uuid,
+    pub workshop_id: Uuid,
+    pub format: String,
+    pub status: String,
+    pub object_key: Option<String>,
+    pub sha256: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a pending pack and enqueues its rendering, in the caller's
+/// transaction.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    format: &str,
+    user: &str,
+) -> ApiResult<BuildPack> {
+    let id = Uuid::now_v7();
+    let pack = diesel::insert_into(build_packs::table)
+        .values((
+            build_packs::id.eq(id),
+            build_packs::workshop_id.eq(workshop),
+            build_packs::format.eq(format),
+            build_packs::created_by.eq(user),
+        ))
+        .returning(BuildPack::as_returning())
+        .get_result(conn)
+        .await?;
+    events::enqueue(
+        conn,
+        &[NewEvent::new(
+            events::BUILD_PACK_RENDER,
+            id,
+            serde_json::json!({}),
+        )],
+    )
+    .await?;
+    Ok(pack)
+}
+
+/// The build pack `id`.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<BuildPack> {
+    build_packs::table
+        .find(id)
+        .select(BuildPack::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("build pack", id))
+}
+
+/// Keyset of ListBuildPacks: newest first.
+pub type ListKey = (i64, Uuid);
+
+pub fn key_of(pack: &BuildPack) -> ListKey {
+    (pack.created_at.timestamp_micros(), pack.id)
+}
+
+/// A page of the workshop's build packs, newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    limit: i64,
+    after: Option<ListKey>,
+) -> ApiResult<Vec<BuildPack>> {
+    let mut query = build_packs::table
+        .filter(build_packs::workshop_id.eq(workshop))
+        .select(BuildPack::as_select())
+        .order((build_packs::created_at.desc(), build_packs::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((micros, id)) = after {
+        let at = DateTime::<Utc>::from_timestamp_micros(micros)
+            .ok_or_else(|| ApiError::invalid_field("page_token", "is not valid"))?;
+        query = query.filter(
+            build_packs::created_at
+                .lt(at)
+                .or(build_packs::created_at.eq(at).and(build_packs::id.lt(id))),
+        );
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Where a pack's content is stored.
+pub fn object_key(pack: &BuildPack) -> String {
+    let extension = match pack.format.as_str() {
+        "markdown" => "md",
+        other => other,
+    };
+    format!("build-packs/{}/{}.{extension}", pack.workshop_id, pack.id)
+}

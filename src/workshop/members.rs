@@ -1,0 +1,151 @@
+//! Members and their roles. Every change runs with the workshop's row
+//! locked, so "is this the last owner?" cannot race another change.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use tonic::Code;
+use uuid::Uuid;
+
+use super::access::OWNER;
+use crate::error::{ApiError, ApiResult};
+use crate::schema::workshop_members;
+
+/// A stored member.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = workshop_members, check_for_backend(diesel::pg::Pg))]
+pub struct Member {
+    pub workshop_id: Uuid,
+    pub user_id: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Keyset of ListMembers: oldest first.
+pub type ListKey = (i64, String);
+
+pub fn key_of(member: &Member) -> ListKey {
+    (member.created_at.timestamp_micros(), member.user_id.clone())
+}
+
+/// Adds `user_id` with `role`.
+pub async fn add(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    user_id: &str,
+    role: &str,
+) -> ApiResult<Member> {
+    let inserted = diesel::insert_into(workshop_members::table)
+        .values((
+            workshop_members::workshop_id.eq(workshop),
+            workshop_members::user_id.eq(user_id),
+            workshop_members::role.eq(role),
+        ))
+        .on_conflict_do_nothing()
+        .returning(Member::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    inserted.ok_or_else(|| {
+        ApiError::new(
+            Code::AlreadyExists,
+            "MEMBER_EXISTS",
+            format!("{user_id} is already a member of workshop {workshop}; use UpdateMember"),
+        )
+        .with_field("user_id")
+    })
+}
+
+async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, user_id: &str) -> ApiResult<Member> {
+    workshop_members::table
+        .find((workshop, user_id))
+        .select(Member::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("member", user_id).with_field("user_id"))
+}
+
+/// Fails when `member` is the workshop's only owner.
+async fn ensure_not_last_owner(conn: &mut AsyncPgConnection, member: &Member) -> ApiResult<()> {
+    if member.role != OWNER {
+        return Ok(());
+    }
+    let owners: i64 = workshop_members::table
+        .filter(workshop_members::workshop_id.eq(member.workshop_id))
+        .filter(workshop_members::role.eq(OWNER))
+        .count()
+        .get_result(conn)
+        .await?;
+    if owners <= 1 {
+        return Err(ApiError::failed_precondition(
+            "LAST_OWNER",
+            format!(
+                "{} is the last owner of workshop {}; make someone else an owner first",
+                member.user_id, member.workshop_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Gives `user_id` the role `role`; the last owner keeps theirs.
+pub async fn change_role(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    user_id: &str,
+    role: &str,
+) -> ApiResult<Member> {
+    let member = find(conn, workshop, user_id).await?;
+    if role != OWNER {
+        ensure_not_last_owner(conn, &member).await?;
+    }
+    Ok(
+        diesel::update(workshop_members::table.find((workshop, user_id)))
+            .set((
+                workshop_members::role.eq(role),
+                workshop_members::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Member::as_returning())
+            .get_result(conn)
+            .await?,
+    )
+}
+
+/// Removes `user_id`; the last owner stays.
+pub async fn remove(conn: &mut AsyncPgConnection, workshop: Uuid, user_id: &str) -> ApiResult<()> {
+    let member = find(conn, workshop, user_id).await?;
+    ensure_not_last_owner(conn, &member).await?;
+    diesel::delete(workshop_members::table.find((workshop, user_id)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A page of members, oldest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    limit: i64,
+    after: Option<ListKey>,
+) -> ApiResult<Vec<Member>> {
+    let mut query = workshop_members::table
+        .filter(workshop_members::workshop_id.eq(workshop))
+        .select(Member::as_select())
+        .order((workshop_members::created_at, workshop_members::user_id))
+        .limit(limit)
+        .into_boxed();
+    if let Some((micros, user)) = after {
+        let at = DateTime::<Utc>::from_timestamp_micros(micros)
+            .ok_or_else(|| ApiError::invalid_field("page_token", "is not valid"))?;
+        query = query.filter(
+            workshop_members::created_at
+                .gt(at)
+                .or(workshop_members::created_at
+                    .eq(at)
+                    .and(workshop_members::user_id.gt(user))),
+        );
+    }
+    Ok(query.load(conn).await?)
+}

@@ -1,0 +1,135 @@
+//! Work sessions: one user's period of work in one workshop. Only a step
+//! change creates or extends one (reading never does); a change after the
+//! configured inactivity gap closes the old session at its last activity and
+//! starts a new one. Callers hold the workshop's row lock, so two changes
+//! of one user cannot both start a session.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::IntoSql as _;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::schema::sessions;
+
+/// A stored session.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct Session {
+    pub id: Uuid,
+    pub workshop_id: Uuid,
+    pub user_id: String,
+    pub started_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// Records a change by `user` now: extends their open session if its last
+/// activity is within `gap`, otherwise starts a new one.
+pub async fn record_activity(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    user: &str,
+    gap: Duration,
+) -> ApiResult<Session> {
+    let open: Option<Session> = sessions::table
+        .filter(sessions::workshop_id.eq(workshop))
+        .filter(sessions::user_id.eq(user))
+        .filter(sessions::ended_at.is_null())
+        .order(sessions::last_activity_at.desc())
+        .select(Session::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let now: DateTime<Utc> =
+        diesel::select(diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>())
+            .get_result(conn)
+            .await?;
+    let gap = chrono::Duration::from_std(gap).unwrap_or(chrono::Duration::MAX);
+    if let Some(open) = open {
+        if now - open.last_activity_at <= gap {
+            return Ok(diesel::update(sessions::table.find(open.id))
+                .set(sessions::last_activity_at.eq(now.max(open.last_activity_at)))
+                .returning(Session::as_returning())
+                .get_result(conn)
+                .await?);
+        }
+        diesel::update(sessions::table.find(open.id))
+            .set(sessions::ended_at.eq(open.last_activity_at))
+            .execute(conn)
+            .await?;
+    }
+    Ok(diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(Uuid::now_v7()),
+            sessions::workshop_id.eq(workshop),
+            sessions::user_id.eq(user),
+            sessions::started_at.eq(now),
+            sessions::last_activity_at.eq(now),
+        ))
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// The session `id` of `workshop`.
+pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, id: Uuid) -> ApiResult<Session> {
+    sessions::table
+        .find(id)
+        .filter(sessions::workshop_id.eq(workshop))
+        .select(Session::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("session", id).with_field("session_id"))
+}
+
+/// Ends an open session now.
+pub async fn end(conn: &mut AsyncPgConnection, session: &Session) -> ApiResult<Session> {
+    if session.ended_at.is_some() {
+        return Err(ApiError::failed_precondition(
+            "SESSION_ENDED",
+            format!("session {} has already ended", session.id),
+        ));
+    }
+    Ok(diesel::update(sessions::table.find(session.id))
+        .set(sessions::ended_at.eq(diesel::dsl::now))
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Keyset of ListSessions: newest first.
+pub type ListKey = (i64, Uuid);
+
+pub fn key_of(session: &Session) -> ListKey {
+    (session.started_at.timestamp_micros(), session.id)
+}
+
+/// A page of the workshop's sessions, newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    limit: i64,
+    after: Option<ListKey>,
+) -> ApiResult<Vec<Session>> {
+    let mut query = sessions::table
+        .filter(sessions::workshop_id.eq(workshop))
+        .select(Session::as_select())
+        .order((sessions::started_at.desc(), sessions::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((micros, id)) = after {
+        let at = DateTime::<Utc>::from_timestamp_micros(micros)
+            .ok_or_else(|| ApiError::invalid_field("page_token", "is not valid"))?;
+        query = query.filter(
+            sessions::started_at
+                .lt(at)
+                .or(sessions::started_at.eq(at).and(sessions::id.lt(id))),
+        );
+    }
+    Ok(query.load(conn).await?)
+}

@@ -1,0 +1,150 @@
+//! The ten step definitions and each workshop's progress on them.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::schema::{step_definitions, workshop_steps};
+
+/// A step definition.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = step_definitions, check_for_backend(diesel::pg::Pg))]
+pub struct Definition {
+    pub id: String,
+    pub position: i32,
+    pub name: String,
+    pub description: String,
+    pub prompt_template: String,
+}
+
+/// A workshop's step with its definition's position and name.
+#[derive(Debug, Clone, Queryable)]
+pub struct Step {
+    pub workshop_id: Uuid,
+    pub step_id: String,
+    pub position: i32,
+    pub name: String,
+    pub status: String,
+    pub skipped: bool,
+    pub output: Option<serde_json::Value>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+type StepColumns = (
+    workshop_steps::workshop_id,
+    workshop_steps::step_id,
+    step_definitions::position,
+    step_definitions::name,
+    workshop_steps::status,
+    workshop_steps::skipped,
+    workshop_steps::output,
+    workshop_steps::started_at,
+    workshop_steps::completed_at,
+    workshop_steps::updated_at,
+);
+
+const STEP_COLUMNS: StepColumns = (
+    workshop_steps::workshop_id,
+    workshop_steps::step_id,
+    step_definitions::position,
+    step_definitions::name,
+    workshop_steps::status,
+    workshop_steps::skipped,
+    workshop_steps::output,
+    workshop_steps::started_at,
+    workshop_steps::completed_at,
+    workshop_steps::updated_at,
+);
+
+/// The definitions in order.
+pub async fn definitions(conn: &mut AsyncPgConnection) -> ApiResult<Vec<Definition>> {
+    Ok(step_definitions::table
+        .order(step_definitions::position)
+        .select(Definition::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// All steps of a workshop in order.
+pub async fn list(conn: &mut AsyncPgConnection, workshop: Uuid) -> ApiResult<Vec<Step>> {
+    Ok(workshop_steps::table
+        .inner_join(step_definitions::table)
+        .filter(workshop_steps::workshop_id.eq(workshop))
+        .order(step_definitions::position)
+        .select(STEP_COLUMNS)
+        .load(conn)
+        .await?)
+}
+
+/// One step of a workshop.
+pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, step: &str) -> ApiResult<Step> {
+    workshop_steps::table
+        .inner_join(step_definitions::table)
+        .filter(workshop_steps::workshop_id.eq(workshop))
+        .filter(workshop_steps::step_id.eq(step))
+        .select(STEP_COLUMNS)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("step", step).with_field("step_id"))
+}
+
+/// A change to one step.
+#[derive(Debug, Default)]
+pub struct StepChange {
+    /// New status (`not_started`, `in_progress`, `complete`).
+    pub status: Option<&'static str>,
+    /// Complete it by skipping (confirmed by the caller).
+    pub skip: bool,
+    /// New output, replacing the old.
+    pub output: Option<serde_json::Value>,
+}
+
+/// Applies `change`: started_at is stamped on the first move to
+/// in_progress, completed_at on completion (a skip completes and says so),
+/// and moving away from complete clears both the completion and the skip
+/// flag. Completing out of order is allowed.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    step: &str,
+    change: StepChange,
+) -> ApiResult<Step> {
+    let current = find(conn, workshop, step).await?;
+    let status = if change.skip {
+        "complete"
+    } else {
+        change.status.unwrap_or(current.status.as_str())
+    };
+    let now = Utc::now();
+    let started_at = match (current.started_at, status) {
+        (None, "in_progress") => Some(now),
+        (started, _) => started,
+    };
+    let completed_at = match status {
+        "complete" if current.status == "complete" && current.skipped == change.skip => {
+            current.completed_at
+        }
+        "complete" => Some(now),
+        _ => None,
+    };
+    let skipped =
+        status == "complete" && (change.skip || (current.skipped && change.status.is_none()));
+    let output = change.output.or(current.output);
+    diesel::update(workshop_steps::table.find((workshop, step)))
+        .set((
+            workshop_steps::status.eq(status),
+            workshop_steps::skipped.eq(skipped),
+            workshop_steps::output.eq(output),
+            workshop_steps::started_at.eq(started_at),
+            workshop_steps::completed_at.eq(completed_at),
+            workshop_steps::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    find(conn, workshop, step).await
+}
