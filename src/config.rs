@@ -348,6 +348,9 @@ pub enum UsageCounters {
 /// 500 drained five times slower (see the drain benchmark in the README).
 pub const DEFAULT_OUTBOX_BATCH_SIZE: u32 = 20_000;
 
+/// How long a notified worker waits for its burst to grow, by default.
+pub const DEFAULT_OUTBOX_LINGER_MS: u64 = 20;
+
 /// Settings of the outbox worker.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerConfig {
@@ -362,6 +365,13 @@ pub struct WorkerConfig {
     #[arg(long, env = "ATELIER_OUTBOX_POLL_INTERVAL_MS", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub outbox_poll_interval_ms: u64,
+
+    /// Milliseconds a worker woken by a notification waits before claiming,
+    /// so a burst of events is drained in one batch instead of many small
+    /// ones. Adds at most this much to the time until an effect shows.
+    #[arg(long, env = "ATELIER_OUTBOX_LINGER_MS", default_value_t = DEFAULT_OUTBOX_LINGER_MS,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub outbox_linger_ms: u64,
 
     /// Seconds a worker leases an event whose effect lies outside the
     /// database (content verification and deletion); if the worker dies,

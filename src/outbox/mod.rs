@@ -126,6 +126,7 @@ pub async fn run_worker(
         "outbox worker started"
     );
     let poll_interval = Duration::from_millis(config.outbox_poll_interval_ms);
+    let linger = Duration::from_millis(config.outbox_linger_ms);
     let mut listener = None;
     while !shutdown.is_triggered() {
         let claimed = match drain_batch(&state, &config).await {
@@ -148,7 +149,14 @@ pub async fn run_worker(
             () = tokio::time::sleep(poll_interval) => {}
             () = shutdown.wait() => {}
             alive = notified(&mut listener) => {
-                if !alive {
+                if alive {
+                    // Let the burst that woke us grow a little: one batch then
+                    // carries many events instead of a handful.
+                    tokio::select! {
+                        () = tokio::time::sleep(linger) => {}
+                        () = shutdown.wait() => {}
+                    }
+                } else {
                     tracing::debug!("outbox notification connection lost; polling until it is back");
                     listener = None;
                 }

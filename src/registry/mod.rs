@@ -27,6 +27,7 @@ use self::usage::{Usage, UsageInput};
 use self::versions::VersionView;
 use crate::app::AppState;
 use crate::auth::caller;
+use crate::config::UsageCounters;
 use crate::error::{ApiError, ApiResult, Violations};
 use crate::pagination;
 use crate::proto::registry as pb;
@@ -451,6 +452,15 @@ impl SkillRegistry for RegistryService {
         };
         let counters = self.state.usage_counters;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
+        // The common case in one statement; the rest (an error to explain,
+        // a retried request id) the general way.
+        if counters == UsageCounters::Outbox
+            && let Some(usage) = usage::try_record_one(&mut conn, &user, &input).await?
+        {
+            return Ok(Response::new(pb::RecordUsageResponse {
+                usage_event: Some(usage_to_proto(usage)),
+            }));
+        }
         let recorded = conn
             .transaction(async |conn| {
                 usage::record(conn, counters, &user, std::slice::from_ref(&input)).await

@@ -194,6 +194,7 @@ impl TestApp {
             outbox_poll_interval_ms: 10,
             outbox_lease_secs: 30,
             outbox_max_attempts: 3,
+            outbox_linger_ms: 0,
         };
         let tasks: Vec<_> = (0..workers)
             .map(|_| {
@@ -227,6 +228,7 @@ impl TestApp {
             outbox_poll_interval_ms: poll_ms,
             outbox_lease_secs: 30,
             outbox_max_attempts: 3,
+            outbox_linger_ms: 0,
         };
         tokio::spawn(atelier::outbox::run_worker(
             self.state.clone(),

@@ -119,10 +119,7 @@ pub async fn run(
     let queue = Queue::new(skills, plan);
     let mut runs = Vec::new();
 
-    let pgbench = atelier::db::embedded::find_bin_dir()
-        .map(|dir| dir.join("pgbench"))
-        .filter(|path| path.exists());
-    match &pgbench {
+    match &support::pgbench() {
         Some(pgbench) => {
             let script = work_dir.join("drain.sql");
             std::fs::write(&script, drain_statement(plan.batch_size))?;
@@ -146,6 +143,7 @@ pub async fn run(
         outbox_poll_interval_ms: 1000,
         outbox_lease_secs: 30,
         outbox_max_attempts: 10,
+        outbox_linger_ms: 0,
     };
     for workers in [1, 2] {
         queue.refill(&mut conn).await?;

@@ -219,3 +219,53 @@ async fn probe(channel: Channel, skill: Uuid, deadline: Instant, seed: u64) -> V
     }
     samples
 }
+
+/// RecordUsage's statement run by PostgreSQL alone: pgbench, prepared, at
+/// `clients` connections for `duration`, on `skill`. The ceiling the
+/// service's throughput is measured against. Returns calls per second, or
+/// `None` without pgbench.
+pub fn postgres_alone(
+    database_url: &str,
+    work_dir: &std::path::Path,
+    skill: Uuid,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Option<f64>> {
+    let Some(pgbench) = crate::support::pgbench() else {
+        return Ok(None);
+    };
+    let script = work_dir.join("record_usage.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "WITH skill AS (SELECT id FROM skills WHERE id = '{skill}'),\n\
+             used AS (INSERT INTO usage_events (id, skill_id, version, user_id, tool_name, request_id)\n\
+             \x20 SELECT gen_random_uuid(), skill.id, NULL, 'pgbench', 'atelier-bench', NULL FROM skill\n\
+             \x20 RETURNING *),\n\
+             queued AS (INSERT INTO outbox (id, kind, aggregate_id, payload)\n\
+             \x20 SELECT gen_random_uuid(), 'usage.recorded', skill_id, '{{\"uses\": 1}}'::jsonb FROM used)\n\
+             SELECT * FROM used;\n"
+        ),
+    )?;
+    let output = std::process::Command::new(pgbench)
+        .args(["--no-vacuum", "--protocol=prepared"])
+        .arg(format!("--file={}", script.display()))
+        .arg(format!("--client={clients}"))
+        .arg("--jobs=2")
+        .arg(format!("--time={}", duration.as_secs().max(1)))
+        .arg(database_url)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "pgbench failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // "tps = 5762.83 (without initial connection time)"
+    let text = String::from_utf8_lossy(&output.stdout);
+    let tps = text
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok());
+    Ok(tps)
+}

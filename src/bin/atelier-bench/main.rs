@@ -29,7 +29,7 @@ use atelier::app::{AppState, Database};
 use atelier::config::{CommonConfig, UsageCounters, WorkerConfig};
 use atelier::storage::Storage;
 use clap::Parser;
-use diesel_async::AsyncConnection as _;
+use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
 
 /// Benchmarks of the outbox design.
 #[derive(Debug, Parser)]
@@ -55,6 +55,10 @@ struct Args {
     /// Events per claimed batch, for the workers and pgbench alike.
     #[arg(long, default_value_t = atelier::config::DEFAULT_OUTBOX_BATCH_SIZE)]
     batch_size: u32,
+    /// The server's worker linger (see `atelier serve --help`) in the
+    /// hot-row and staleness benchmarks.
+    #[arg(long, default_value_t = atelier::config::DEFAULT_OUTBOX_LINGER_MS)]
+    outbox_linger_ms: u64,
     /// Concurrent RecordUsage clients in the hot-row benchmark.
     #[arg(long, default_value_t = 64)]
     clients: usize,
@@ -178,7 +182,7 @@ async fn run_all(
         drain_benchmark(args, &state, database_url, work_dir).await?;
     }
     if args.runs(Benchmark::HotRow) {
-        hot_row_benchmarks(args, &state, database_url).await?;
+        hot_row_benchmarks(args, &state, database_url, work_dir).await?;
     }
     if args.runs(Benchmark::Verification) {
         verification_benchmark(args, &state, database_url, &objects_dir).await?;
@@ -234,6 +238,7 @@ async fn hot_row_benchmarks(
     args: &Args,
     state: &AppState,
     database_url: &str,
+    work_dir: &Path,
 ) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.hot_row_secs);
     println!(
@@ -244,8 +249,12 @@ async fn hot_row_benchmarks(
 
     // The outbox design, with its worker running beside the server.
     let hot = support::create_skills(&mut conn, "hot-outbox", 1).await?[0];
-    let server =
-        support::RunningServer::start(state.clone(), database_url, Some(worker_config())).await?;
+    let server = support::RunningServer::start(
+        state.clone(),
+        database_url,
+        Some(worker_config(args.outbox_linger_ms)),
+    )
+    .await?;
     let channels = server.connect(args.clients).await?;
     let outbox = hot_row::closed_loop(&channels, hot, duration).await;
     support::wait_until_drained(database_url, Duration::from_secs(120)).await?;
@@ -264,6 +273,14 @@ async fn hot_row_benchmarks(
     .await;
     drop(channels);
     server.stop().await?;
+    support::wait_until_drained(database_url, Duration::from_secs(120)).await?;
+
+    // The ceiling: RecordUsage's statement run by PostgreSQL alone.
+    let ceiling_skill = support::create_skills(&mut conn, "hot-pgbench", 1).await?[0];
+    let ceiling = hot_row::postgres_alone(database_url, work_dir, ceiling_skill, 16, duration)?;
+    diesel::sql_query("DELETE FROM outbox")
+        .execute(&mut conn)
+        .await?;
 
     // The naive baseline: the counter updated inside RecordUsage.
     let hot_sync = support::create_skills(&mut conn, "hot-sync", 1).await?[0];
@@ -280,6 +297,14 @@ async fn hot_row_benchmarks(
     report_load("outbox design (worker running)", &outbox);
     report_load("synchronous counter (baseline)", &synchronous);
     println!("   ratio: {ratio:.1}x; counts exact in both");
+    if let Some(ceiling) = ceiling {
+        println!(
+            "   PostgreSQL alone, RecordUsage's statement (pgbench, prepared, 16 connections): {ceiling:.0}/s \
+             = {:.1}x the baseline; the service reaches {:.2} of it",
+            ceiling / synchronous.calls_per_sec.max(f64::MIN_POSITIVE),
+            outbox.calls_per_sec / ceiling
+        );
+    }
     println!(
         "   goal: >= 20x the baseline: {}",
         support::verdict(ratio >= 20.0)
@@ -307,12 +332,13 @@ async fn hot_row_benchmarks(
     Ok(())
 }
 
-fn worker_config() -> WorkerConfig {
+fn worker_config(linger_ms: u64) -> WorkerConfig {
     WorkerConfig {
         outbox_batch_size: atelier::config::DEFAULT_OUTBOX_BATCH_SIZE,
         outbox_poll_interval_ms: 1000,
         outbox_lease_secs: 30,
         outbox_max_attempts: 10,
+        outbox_linger_ms: linger_ms,
     }
 }
 

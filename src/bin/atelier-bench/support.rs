@@ -101,6 +101,14 @@ struct Count {
     count: i64,
 }
 
+/// pgbench from the PostgreSQL binaries the embedded cluster uses, if
+/// installed.
+pub fn pgbench() -> Option<std::path::PathBuf> {
+    atelier::db::embedded::find_bin_dir()
+        .map(|dir| dir.join("pgbench"))
+        .filter(|path| path.exists())
+}
+
 /// Live (not dead) events left in the outbox.
 pub async fn pending_events(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
     let row: Count =

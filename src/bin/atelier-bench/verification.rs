@@ -76,6 +76,7 @@ pub async fn run(
         outbox_poll_interval_ms: 1000,
         outbox_lease_secs: 300,
         outbox_max_attempts: 10,
+        outbox_linger_ms: 0,
     };
     let started = Instant::now();
     while atelier::outbox::drain_batch(state, &config)
