@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod etag;
 pub mod health;
 pub mod outbox;
 pub mod pagination;

@@ -116,6 +116,14 @@ pub fn next_page_token<T, K: Serialize>(
         .unwrap_or_default()
 }
 
+/// The time in a keyset position (microseconds since the epoch, as keys
+/// store it).
+pub fn key_time(micros: i64) -> ApiResult<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+        ApiError::invalid_field("page_token", "is not a page token from this service")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -451,7 +451,22 @@ async fn the_permission_matrix_holds_for_every_rpc() {
     .await;
     let users = ["owner", "editor", "viewer", "guest", "stranger"];
     // (rpc, expected code for each user in `users`)
-    let matrix: [(&str, [Code; 5]); 15] = [
+    // FailedPrecondition for ReadBuildPackContent: let in, but the pack is
+    // still pending.
+    use Code::FailedPrecondition as Pending;
+    let matrix: [(&str, [Code; 5]); 18] = [
+        (
+            "ReadBuildPackContent",
+            [Pending, Pending, Pending, Pending, Hidden],
+        ),
+        (
+            "RemoveMember(editor)",
+            [Allowed, Allowed, Denied, Denied, Hidden],
+        ),
+        (
+            "EndSession(owner's)",
+            [Allowed, Denied, Denied, Denied, Hidden],
+        ),
         ("GetWorkshop", [Allowed, Allowed, Allowed, Allowed, Hidden]),
         ("ListMembers", [Allowed, Allowed, Allowed, Allowed, Hidden]),
         (
@@ -663,6 +678,39 @@ async fn the_permission_matrix_holds_for_every_rpc() {
                     ))
                     .await
                     .map(drop),
+                "ReadBuildPackContent" => read_pack(&app, user, &pack.id).await.map(drop),
+                "RemoveMember(editor)" => c
+                    .remove_member(as_user(
+                        user,
+                        RemoveMemberRequest {
+                            workshop_id: id,
+                            user_id: "editor".to_owned(),
+                        },
+                    ))
+                    .await
+                    .map(drop),
+                "EndSession(owner's)" => {
+                    let session = app
+                        .workshop()
+                        .update_workshop_step(as_user(
+                            "owner",
+                            step_change(&w, "define", StepStatus::InProgress),
+                        ))
+                        .await
+                        .expect("owner's change")
+                        .into_inner()
+                        .session
+                        .expect("session");
+                    c.end_session(as_user(
+                        user,
+                        EndSessionRequest {
+                            workshop_id: id,
+                            session_id: session.id,
+                        },
+                    ))
+                    .await
+                    .map(drop)
+                }
                 other => panic!("no call for {other}"),
             };
             let code = got.err().map_or(Code::Ok, |status| {

@@ -87,7 +87,8 @@ pub async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobErro
     Ok(())
 }
 
-async fn mark_failed(state: &AppState, id: Uuid, reason: &str) -> Result<(), JobError> {
+/// Marks a pending pack failed with `reason` (rendering is over for it).
+pub async fn mark_failed(state: &AppState, id: Uuid, reason: &str) -> Result<(), JobError> {
     let mut conn = state.pool.get().await.map_err(db_error)?;
     diesel::update(build_packs::table.find(id))
         .filter(build_packs::status.eq("pending"))

@@ -296,6 +296,14 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
                 tracing::warn!(event.id = %event.id, event.kind = %event.kind, attempt, %error, "outbox job failed");
                 let dead = attempt >= max_attempts;
                 fail(&mut conn, event.id, attempt, &error, dead).await?;
+                if dead && let Job::RenderBuildPack { pack_id } = &job {
+                    // Its reader would otherwise wait on "pending" forever.
+                    let reason = format!("rendering failed {attempt} times; last error: {error}");
+                    if let Err(error) = build_pack_jobs::mark_failed(state, *pack_id, &reason).await
+                    {
+                        tracing::warn!(%error, build_pack.id = %pack_id, "cannot mark the build pack failed");
+                    }
+                }
             }
         }
     }

@@ -43,7 +43,7 @@ impl Skill {
     /// every change a caller makes (not on the worker's aggregate updates,
     /// which would otherwise fail every concurrent update for no reason).
     pub fn etag(&self) -> String {
-        format!("{:x}", self.updated_at.timestamp_micros())
+        crate::etag::of(self.updated_at)
     }
 
     /// Fails unless `user` wrote this skill.
@@ -60,17 +60,7 @@ impl Skill {
 
     /// Fails when the caller sent an etag that no longer matches.
     pub fn ensure_etag(&self, etag: &str) -> ApiResult<()> {
-        if etag.is_empty() || etag == self.etag() {
-            Ok(())
-        } else {
-            Err(ApiError::failed_precondition(
-                "ETAG_MISMATCH",
-                format!(
-                    "skill {} changed since etag {etag} was read; read it again",
-                    self.slug
-                ),
-            ))
-        }
+        crate::etag::ensure_matches(etag, self.updated_at, format_args!("skill {}", self.slug))
     }
 }
 

@@ -137,8 +137,7 @@ pub async fn list(
         .limit(limit)
         .into_boxed();
     if let Some((micros, user)) = after {
-        let at = DateTime::<Utc>::from_timestamp_micros(micros)
-            .ok_or_else(|| ApiError::invalid_field("page_token", "is not valid"))?;
+        let at = crate::pagination::key_time(micros)?;
         query = query.filter(
             workshop_members::created_at
                 .gt(at)

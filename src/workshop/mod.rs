@@ -320,15 +320,13 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::ListMembersResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("workshop_id", &req.workshop_id)?;
-        let page_size = pagination::page_size(req.page_size)?;
-        let query = pagination::fingerprint(&["members", &req.workshop_id]);
-        let after = pagination::decode(&req.page_token, &query)?;
+        let paging = ChildPage::parse("members", &req.workshop_id, req.page_size, &req.page_token)?;
         let mut conn = self.conn().await?;
-        authorize(&mut conn, id, &user, Power::Read, false).await?;
-        let mut page = members::list(&mut conn, id, page_size + 1, after).await?;
+        authorize(&mut conn, paging.workshop, &user, Power::Read, false).await?;
+        let mut page =
+            members::list(&mut conn, paging.workshop, paging.size + 1, paging.after).await?;
         let next_page_token =
-            pagination::next_page_token(&mut page, page_size, &query, members::key_of);
+            pagination::next_page_token(&mut page, paging.size, &paging.query, members::key_of);
         Ok(Response::new(pb::ListMembersResponse {
             members: page.into_iter().map(member_to_proto).collect(),
             next_page_token,
@@ -420,15 +418,14 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::ListSessionsResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("workshop_id", &req.workshop_id)?;
-        let page_size = pagination::page_size(req.page_size)?;
-        let query = pagination::fingerprint(&["sessions", &req.workshop_id]);
-        let after = pagination::decode(&req.page_token, &query)?;
+        let paging =
+            ChildPage::parse("sessions", &req.workshop_id, req.page_size, &req.page_token)?;
         let mut conn = self.conn().await?;
-        authorize(&mut conn, id, &user, Power::Read, false).await?;
-        let mut page = sessions::list(&mut conn, id, page_size + 1, after).await?;
+        authorize(&mut conn, paging.workshop, &user, Power::Read, false).await?;
+        let mut page =
+            sessions::list(&mut conn, paging.workshop, paging.size + 1, paging.after).await?;
         let next_page_token =
-            pagination::next_page_token(&mut page, page_size, &query, sessions::key_of);
+            pagination::next_page_token(&mut page, paging.size, &paging.query, sessions::key_of);
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: page.into_iter().map(session_to_proto).collect(),
             next_page_token,
@@ -505,15 +502,18 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::ListBuildPacksResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("workshop_id", &req.workshop_id)?;
-        let page_size = pagination::page_size(req.page_size)?;
-        let query = pagination::fingerprint(&["build_packs", &req.workshop_id]);
-        let after = pagination::decode(&req.page_token, &query)?;
+        let paging = ChildPage::parse(
+            "build_packs",
+            &req.workshop_id,
+            req.page_size,
+            &req.page_token,
+        )?;
         let mut conn = self.conn().await?;
-        authorize(&mut conn, id, &user, Power::Read, false).await?;
-        let mut page = build_packs::list(&mut conn, id, page_size + 1, after).await?;
+        authorize(&mut conn, paging.workshop, &user, Power::Read, false).await?;
+        let mut page =
+            build_packs::list(&mut conn, paging.workshop, paging.size + 1, paging.after).await?;
         let next_page_token =
-            pagination::next_page_token(&mut page, page_size, &query, build_packs::key_of);
+            pagination::next_page_token(&mut page, paging.size, &paging.query, build_packs::key_of);
         Ok(Response::new(pb::ListBuildPacksResponse {
             build_packs: page.into_iter().map(pack_to_proto).collect(),
             next_page_token,
@@ -616,6 +616,30 @@ impl WorkshopService {
             status: status.flatten(),
             skip: req.skip,
             output,
+        })
+    }
+}
+
+/// The checked paging of a list under one workshop (members, sessions,
+/// build packs): which workshop, how many, and where the page starts.
+struct ChildPage<K> {
+    workshop: Uuid,
+    size: i64,
+    query: String,
+    after: Option<K>,
+}
+
+impl<K: serde::de::DeserializeOwned> ChildPage<K> {
+    fn parse(kind: &str, workshop_id: &str, page_size: i32, page_token: &str) -> ApiResult<Self> {
+        let workshop = parse_id("workshop_id", workshop_id)?;
+        let size = pagination::page_size(page_size)?;
+        let query = pagination::fingerprint(&[kind, workshop_id]);
+        let after = pagination::decode(page_token, &query)?;
+        Ok(Self {
+            workshop,
+            size,
+            query,
+            after,
         })
     }
 }

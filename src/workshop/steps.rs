@@ -126,9 +126,7 @@ pub async fn update(
         (started, _) => started,
     };
     let completed_at = match status {
-        "complete" if current.status == "complete" && current.skipped == change.skip => {
-            current.completed_at
-        }
+        "complete" if current.status == "complete" => current.completed_at,
         "complete" => Some(now),
         _ => None,
     };

@@ -37,22 +37,12 @@ pub struct Workshop {
 impl Workshop {
     /// Moves whenever the workshop or one of its steps changes.
     pub fn etag(&self) -> String {
-        format!("{:x}", self.updated_at.timestamp_micros())
+        crate::etag::of(self.updated_at)
     }
 
     /// Fails when the caller sent an etag that no longer matches.
     pub fn ensure_etag(&self, etag: &str) -> ApiResult<()> {
-        if etag.is_empty() || etag == self.etag() {
-            Ok(())
-        } else {
-            Err(ApiError::failed_precondition(
-                "ETAG_MISMATCH",
-                format!(
-                    "workshop {} changed since etag {etag} was read; read it again",
-                    self.id
-                ),
-            ))
-        }
+        crate::etag::ensure_matches(etag, self.updated_at, format_args!("workshop {}", self.id))
     }
 }
 
@@ -200,7 +190,9 @@ pub async fn list(
     limit: i64,
     after: Option<ListKey>,
 ) -> ApiResult<Vec<Workshop>> {
-    let after_time = after.and_then(|(micros, _)| DateTime::<Utc>::from_timestamp_micros(micros));
+    let after_time = after
+        .map(|(micros, _)| crate::pagination::key_time(micros))
+        .transpose()?;
     let rows: Vec<Listed> = diesel::sql_query(
         "SELECT w.* FROM workshops w JOIN workshop_members m ON m.workshop_id = w.id \
          WHERE m.user_id = $1 \
