@@ -15,8 +15,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 /// Locks the skills with these ids (those that still exist), in id order.
+/// `FOR NO KEY UPDATE` is the lock the UPDATE itself takes: unlike
+/// `FOR UPDATE` it does not conflict with the key-share locks that every
+/// RecordUsage and RateSkill insert takes on its skill through the foreign
+/// key, so the worker never queues behind (or in front of) the writers.
 async fn lock_skills(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> diesel::QueryResult<()> {
-    diesel::sql_query("SELECT id FROM skills WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+    diesel::sql_query("SELECT id FROM skills WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
         .bind::<Array<SqlUuid>, _>(ids)
         .execute(conn)
         .await

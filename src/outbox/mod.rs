@@ -169,10 +169,16 @@ pub async fn run_worker(
 /// A connection listening on the outbox channel, or `None` (then the worker
 /// only polls) when it cannot be opened.
 async fn listen(url: &str) -> Option<AsyncPgConnection> {
-    let mut conn = match AsyncPgConnection::establish(url).await {
-        Ok(conn) => conn,
-        Err(error) => {
+    // Bounded: the worker must never hang here instead of polling.
+    let connecting = AsyncPgConnection::establish(url);
+    let mut conn = match tokio::time::timeout(Duration::from_secs(5), connecting).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(error)) => {
             tracing::debug!(%error, "cannot open the outbox notification connection");
+            return None;
+        }
+        Err(_) => {
+            tracing::debug!("opening the outbox notification connection timed out");
             return None;
         }
     };

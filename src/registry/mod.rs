@@ -2,8 +2,7 @@
 //!
 //! Each method checks who is calling and what they sent, calls one
 //! repository function inside one transaction, and maps the result to the
-//! proto message. RPCs not implemented yet answer UNIMPLEMENTED through the
-//! generated default methods.
+//! proto message.
 
 pub mod content;
 pub mod fields;

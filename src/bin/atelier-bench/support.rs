@@ -132,13 +132,42 @@ pub async fn wait_until_drained(database_url: &str, limit: Duration) -> anyhow::
     let mut conn = AsyncPgConnection::establish(database_url).await?;
     let deadline = tokio::time::Instant::now() + limit;
     while pending_events(&mut conn).await? > 0 {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the outbox did not drain within {limit:?}"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            let state = database_activity(&mut conn).await.unwrap_or_default();
+            anyhow::bail!("the outbox did not drain within {limit:?}; database activity:\n{state}");
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
+}
+
+/// What every other session of the database is doing, for a failure
+/// report.
+async fn database_activity(conn: &mut AsyncPgConnection) -> anyhow::Result<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+    let lines: Vec<Line> = diesel::sql_query(
+        "SELECT concat_ws(' | ', pid, state, wait_event_type, wait_event, \
+                left(query, 120)) AS line \
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .load(conn)
+    .await?;
+    let outbox: Vec<Line> = diesel::sql_query(
+        "SELECT concat_ws(' | ', kind, count(*), min(available_at), max(attempts)) AS line \
+         FROM outbox WHERE dead_at IS NULL GROUP BY kind",
+    )
+    .load(conn)
+    .await?;
+    Ok(lines
+        .iter()
+        .chain(&outbox)
+        .map(|l| l.line.as_str())
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// The real server (and, when asked, its outbox worker) in this process on
