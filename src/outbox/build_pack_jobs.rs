@@ -12,16 +12,12 @@ use object_store::ObjectStoreExt as _;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::content_jobs::JobError;
+use super::content_jobs::{JobError, db_error};
 use crate::app::AppState;
 use crate::schema::build_packs;
 use crate::workshop::build_packs::{self as packs, BuildPack};
 use crate::workshop::render::{self, Document, DocumentStep};
 use crate::workshop::{steps, workshops};
-
-fn db_error(error: impl std::fmt::Display) -> JobError {
-    format!("database: {error}")
-}
 
 /// Renders pending build pack `id` into the object store and marks it
 /// ready with its SHA-256 and size.
@@ -130,15 +126,7 @@ async fn load_document(
     })
 }
 
-/// Deletes the object at `key`; one already gone counts as deleted.
+/// Deletes the object at `key` (a deleted workshop's build pack).
 pub async fn delete_object(state: &AppState, key: &str) -> Result<(), JobError> {
-    match state
-        .storage
-        .store()
-        .delete(&object_store::path::Path::from(key))
-        .await
-    {
-        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-        Err(error) => Err(format!("object store: {error}")),
-    }
+    super::content_jobs::delete_object(state.storage.store(), key).await
 }

@@ -20,7 +20,8 @@ use crate::schema::{skill_version_verifications, skill_versions};
 /// What a job's failure says, for `last_error`.
 pub type JobError = String;
 
-fn db_error(error: impl std::fmt::Display) -> JobError {
+/// A database failure, as a job error.
+pub(super) fn db_error(error: impl std::fmt::Display) -> JobError {
     format!("database: {error}")
 }
 
@@ -144,11 +145,21 @@ pub async fn delete_unreferenced(
         if versions::is_referenced(conn, key).await? {
             return Ok(());
         }
-        match store.delete(&object_store::path::Path::from(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(error) => Err(ApiError::unavailable(format!("object store: {error}"))),
-        }
+        delete_object(&store, key)
+            .await
+            .map_err(ApiError::unavailable)
     })
     .await
     .map_err(|e| e.message)
+}
+
+/// Deletes the object at `key`; one already gone counts as deleted.
+pub(super) async fn delete_object(
+    store: &std::sync::Arc<dyn object_store::ObjectStore>,
+    key: &str,
+) -> Result<(), JobError> {
+    match store.delete(&object_store::path::Path::from(key)).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(error) => Err(format!("object store: {error}")),
+    }
 }

@@ -190,7 +190,7 @@ impl SkillRegistry for RegistryService {
     ) -> Result<Response<pb::DeleteSkillResponse>, Status> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = fields::id(&req.id).map_err(|problem| ApiError::invalid_field("id", problem))?;
+        let id = fields::id_field("id", &req.id)?;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         conn.transaction(async |conn| skills::delete(conn, id, &user, &req.etag).await)
             .await?;
@@ -316,8 +316,7 @@ impl SkillRegistry for RegistryService {
     ) -> Result<Response<pb::ListSkillVersionsResponse>, Status> {
         caller(&request)?;
         let req = request.into_inner();
-        let skill_id = fields::id(&req.skill_id)
-            .map_err(|problem| ApiError::invalid_field("skill_id", problem))?;
+        let skill_id = fields::id_field("skill_id", &req.skill_id)?;
         let page_size = pagination::page_size(req.page_size)?;
         let query = pagination::fingerprint(&["versions", &req.skill_id]);
         let before: Option<i32> = pagination::decode(&req.page_token, &query)?;
@@ -421,8 +420,7 @@ impl SkillRegistry for RegistryService {
     ) -> Result<Response<pb::ListRatingsResponse>, Status> {
         caller(&request)?;
         let req = request.into_inner();
-        let skill_id = fields::id(&req.skill_id)
-            .map_err(|problem| ApiError::invalid_field("skill_id", problem))?;
+        let skill_id = fields::id_field("skill_id", &req.skill_id)?;
         let page_size = pagination::page_size(req.page_size)?;
         let query = pagination::fingerprint(&["ratings", &req.skill_id]);
         let after = pagination::decode(&req.page_token, &query)?;
@@ -586,9 +584,7 @@ fn usage_input(
 fn skill_ref(selector: Option<pb::get_skill_request::Selector>) -> ApiResult<SkillRef> {
     use pb::get_skill_request::Selector;
     match selector {
-        Some(Selector::Id(raw)) => fields::id(&raw)
-            .map(SkillRef::Id)
-            .map_err(|problem| ApiError::invalid_field("id", problem)),
+        Some(Selector::Id(raw)) => fields::id_field("id", &raw).map(SkillRef::Id),
         Some(Selector::Slug(raw)) => Slug::parse(&raw)
             .map(SkillRef::Slug)
             .map_err(|problem| ApiError::invalid_field("slug", problem)),

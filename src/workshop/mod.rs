@@ -29,6 +29,7 @@ use crate::pagination;
 use crate::proto::workshop as pb;
 use crate::proto::workshop::workshop_server::Workshop as WorkshopRpc;
 use crate::proto::{json_object_to_struct, struct_to_json_object, timestamp};
+use crate::registry::fields::id_field;
 
 /// The Workshop service.
 #[derive(Debug, Clone)]
@@ -91,7 +92,7 @@ impl WorkshopRpc for WorkshopService {
         request: Request<pb::GetWorkshopRequest>,
     ) -> RpcResult<pb::GetWorkshopResponse> {
         let user = caller(&request)?.user()?.clone();
-        let id = parse_id("id", &request.get_ref().id)?;
+        let id = id_field("id", &request.get_ref().id)?;
         let mut conn = self.conn().await?;
         let access = authorize(&mut conn, id, &user, Power::Read, false).await?;
         let progress = workshops::progress_of(&mut conn, id).await?;
@@ -163,7 +164,7 @@ impl WorkshopRpc for WorkshopService {
         let Some(input) = req.workshop else {
             return Err(ApiError::invalid_field("workshop", "is required").into());
         };
-        let id = parse_id("workshop.id", &input.id)?;
+        let id = id_field("workshop.id", &input.id)?;
         let (changes, needed) = workshop_changes(&input, req.update_mask)?;
         let mut conn = self.conn().await?;
         let (workshop, progress) = conn
@@ -186,7 +187,7 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::DeleteWorkshopResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("id", &req.id)?;
+        let id = id_field("id", &req.id)?;
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
             let access = authorize(conn, id, &user, Power::Own, true).await?;
@@ -203,7 +204,7 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::ShareWorkshopResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("id", &req.id)?;
+        let id = id_field("id", &req.id)?;
         let mut conn = self.conn().await?;
         let (workshop, token, progress) = conn
             .transaction(async |conn| {
@@ -360,7 +361,7 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::GetWorkshopStepResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("workshop_id", &req.workshop_id)?;
+        let id = id_field("workshop_id", &req.workshop_id)?;
         let step_id = parse_step_id(&req.step_id)?;
         let mut conn = self.conn().await?;
         authorize(&mut conn, id, &user, Power::Read, false).await?;
@@ -375,7 +376,7 @@ impl WorkshopRpc for WorkshopService {
         request: Request<pb::ListWorkshopStepsRequest>,
     ) -> RpcResult<pb::ListWorkshopStepsResponse> {
         let user = caller(&request)?.user()?.clone();
-        let id = parse_id("workshop_id", &request.get_ref().workshop_id)?;
+        let id = id_field("workshop_id", &request.get_ref().workshop_id)?;
         let mut conn = self.conn().await?;
         authorize(&mut conn, id, &user, Power::Read, false).await?;
         let steps = steps::list(&mut conn, id).await?;
@@ -390,7 +391,7 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::UpdateWorkshopStepResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("workshop_id", &req.workshop_id)?;
+        let id = id_field("workshop_id", &req.workshop_id)?;
         let step_id = parse_step_id(&req.step_id)?;
         let change = self.step_change(req)?;
         let gap = self.state.workshop.session_gap;
@@ -438,8 +439,8 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::EndSessionResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = parse_id("workshop_id", &req.workshop_id)?;
-        let session_id = parse_id("session_id", &req.session_id)?;
+        let id = id_field("workshop_id", &req.workshop_id)?;
+        let session_id = id_field("session_id", &req.session_id)?;
         let mut conn = self.conn().await?;
         let session = conn
             .transaction(async |conn| {
@@ -489,7 +490,7 @@ impl WorkshopRpc for WorkshopService {
         request: Request<pb::GetBuildPackRequest>,
     ) -> RpcResult<pb::GetBuildPackResponse> {
         let user = caller(&request)?.user()?.clone();
-        let id = parse_id("id", &request.get_ref().id)?;
+        let id = id_field("id", &request.get_ref().id)?;
         let pack = self.readable_pack(id, &user).await?;
         Ok(Response::new(pb::GetBuildPackResponse {
             build_pack: Some(pack_to_proto(pack)),
@@ -527,7 +528,7 @@ impl WorkshopRpc for WorkshopService {
         use futures_util::StreamExt as _;
 
         let user = caller(&request)?.user()?.clone();
-        let id = parse_id("id", &request.get_ref().id)?;
+        let id = id_field("id", &request.get_ref().id)?;
         let pack = self.readable_pack(id, &user).await?;
         let (Some(key), Some(sha256)) = (pack.object_key.clone(), pack.sha256.clone()) else {
             let (reason, message) = match pack.status.as_str() {
@@ -631,7 +632,7 @@ struct ChildPage<K> {
 
 impl<K: serde::de::DeserializeOwned> ChildPage<K> {
     fn parse(kind: &str, workshop_id: &str, page_size: i32, page_token: &str) -> ApiResult<Self> {
-        let workshop = parse_id("workshop_id", workshop_id)?;
+        let workshop = id_field("workshop_id", workshop_id)?;
         let size = pagination::page_size(page_size)?;
         let query = pagination::fingerprint(&[kind, workshop_id]);
         let after = pagination::decode(page_token, &query)?;
@@ -642,10 +643,6 @@ impl<K: serde::de::DeserializeOwned> ChildPage<K> {
             after,
         })
     }
-}
-
-fn parse_id(field: &str, raw: &str) -> ApiResult<Uuid> {
-    crate::registry::fields::id(raw).map_err(|why| ApiError::invalid_field(field, why))
 }
 
 fn parse_step_id(raw: &str) -> ApiResult<String> {
