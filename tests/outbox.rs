@@ -34,16 +34,7 @@ async fn get(app: &TestApp, skill: &Skill) -> Skill {
 }
 
 async fn outbox_count(app: &TestApp) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    diesel::sql_query("SELECT count(*) AS count FROM outbox")
-        .get_result::<Count>(&mut app.db().await)
-        .await
-        .expect("count")
-        .count
+    crate::common::count(app, "SELECT count(*) AS count FROM outbox").await
 }
 
 async fn add_version(app: &TestApp, skill: &Skill, content: &[u8]) {

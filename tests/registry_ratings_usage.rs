@@ -11,7 +11,7 @@ use diesel_async::RunQueryDsl;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::common::{TestApp, as_user, reason, violated_fields};
+use crate::common::{TestApp, as_user, count, reason, violated_fields};
 
 async fn create(app: &TestApp, slug: &str) -> Skill {
     app.registry()
@@ -49,20 +49,6 @@ fn use_by_slug(slug: &str, request_id: &str) -> RecordUsageRequest {
         tool_name: "claude-code".to_owned(),
         request_id: request_id.to_owned(),
     }
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut app.db().await)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .count
 }
 
 /// `(skill_id, uses)` of every usage.recorded event, sorted.

@@ -9,13 +9,13 @@ use atelier::proto::registry::{
     SkillCategory, SkillVersion, UploadSkillVersionHeader, UploadSkillVersionRequest,
     VerificationState,
 };
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use sha2::{Digest, Sha256};
 use tokio_stream::StreamExt as _;
 use tonic::Code;
 
-use crate::common::{TestApp, TestAppOptions, as_user, reason, violated_fields};
+use crate::common::{TestApp, TestAppOptions, as_user, count, reason, violated_fields};
 
 const AUTHOR: &str = "ada";
 
@@ -127,19 +127,6 @@ async fn upload(
         .upload_skill_version(as_user(AUTHOR, tokio_stream::iter(messages)))
         .await
         .map(|r| r.into_inner().version.expect("version"))
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut app.db().await)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .count
 }
 
 fn skill_objects(app: &TestApp) -> Vec<String> {

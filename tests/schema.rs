@@ -2,24 +2,10 @@
 //! database enforces on its own (immutability, same-skill pointers, indexes
 //! on foreign keys, idempotent reference data).
 
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::common::TestDatabase;
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
-async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .count
-}
+use crate::common::{TestDatabase, count_on as count};
 
 async fn exec(conn: &mut AsyncPgConnection, sql: &str) -> Result<usize, diesel::result::Error> {
     diesel::sql_query(sql).execute(conn).await

@@ -12,11 +12,9 @@ use atelier::proto::workshop::{
     StepStatus, UpdateMemberRequest, UpdateWorkshopRequest, UpdateWorkshopStepRequest, Visibility,
     WorkshopInfo, WorkshopStatus,
 };
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
 use tonic::Code;
 
-use crate::common::{TestApp, TestAppOptions, as_user, reason, violated_fields};
+use crate::common::{TestApp, TestAppOptions, as_user, count, reason, violated_fields};
 
 fn create_request(title: &str) -> CreateWorkshopRequest {
     CreateWorkshopRequest {
@@ -72,19 +70,6 @@ fn step_change(
         skip: false,
         confirm_skip: false,
     }
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut app.db().await)
-        .await
-        .expect("count")
-        .count
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -352,3 +352,23 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The `count` column of the one row `sql` returns, on `conn`.
+pub async fn count_on(conn: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
+    use diesel_async::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .count
+}
+
+/// The `count` column of the one row `sql` returns, in `app`'s database.
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    count_on(&mut app.db().await, sql).await
+}
