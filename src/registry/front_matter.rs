@@ -2,9 +2,21 @@
 //! of Markdown content. Its `name` and `description` fill a version's name
 //! and description when the request leaves them empty; every other key is
 //! kept as the version's metadata.
+//!
+//! The YAML comes from clients, so it is read as a stream of parser events
+//! into JSON with an explicit stack — never by recursion — and every limit
+//! is checked before the value grows: nesting depth ([`MAX_DEPTH`]), nodes
+//! including those an alias copies ([`MAX_NODES`]), and the size of the
+//! resulting metadata ([`MAX_METADATA_BYTES`]). A "billion laughs" of
+//! aliases or a 5,000-deep sequence is refused in microseconds with a
+//! sentence saying which limit it broke. Text PostgreSQL cannot store (a
+//! NUL character) is refused too.
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
 
 /// What front matter said.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -21,8 +33,21 @@ pub struct FrontMatter {
 /// its first bytes to know.
 pub const MAX_FRONT_MATTER_BYTES: usize = 64 * 1024;
 
+/// Deepest nesting of sequences and mappings (the top-level mapping is
+/// level 1). Well below the 100 levels at which protobuf decoders in other
+/// languages give up on the `Struct` a version's metadata is returned as.
+pub const MAX_DEPTH: usize = 32;
+
+/// Most YAML nodes (scalars, sequences, mappings), counting every node an
+/// alias copies, so aliases cannot expand a few bytes into millions.
+pub const MAX_NODES: usize = 10_000;
+
+/// Largest metadata, measured as its JSON encoding.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
 /// Parses the front matter at the start of `content`: `Ok(None)` when the
-/// content has none, an error that says where when it is malformed.
+/// content has none, an error that says where when it is malformed or
+/// breaks a limit.
 pub fn parse(content: &[u8]) -> Result<Option<FrontMatter>, String> {
     let Some(rest) = content
         .strip_prefix(b"---\n")
@@ -61,63 +86,269 @@ pub fn parse(content: &[u8]) -> Result<Option<FrontMatter>, String> {
         ));
     }
     let yaml = yaml_lines.concat();
-    let documents = YamlLoader::load_from_str(&yaml).map_err(|e| {
-        let marker = e.marker();
-        // +1: the opening --- is line 1 of the content.
-        format!(
-            "front matter is not valid YAML at line {}, column {}: {}",
-            marker.line() + 1,
-            marker.col() + 1,
-            e.info()
-        )
-    })?;
-    let mapping = match documents.into_iter().next() {
-        None | Some(Yaml::Null) => return Ok(Some(FrontMatter::default())),
-        Some(Yaml::Hash(mapping)) => mapping,
+    let mapping = match first_document(&yaml)? {
+        None | Some(Value::Null) => return Ok(Some(FrontMatter::default())),
+        Some(Value::Object(mapping)) => mapping,
         Some(_) => return Err("front matter must be a YAML mapping of keys to values".to_owned()),
     };
     let mut front = FrontMatter::default();
     for (key, value) in mapping {
-        let key = match key {
-            Yaml::String(key) => key,
-            other => yaml_to_json(&other).to_string(),
-        };
         match (key.as_str(), value) {
-            ("name", Yaml::String(name)) => front.name = Some(name),
-            ("description", Yaml::String(description)) => front.description = Some(description),
+            ("name", Value::String(name)) => front.name = Some(name),
+            ("description", Value::String(description)) => front.description = Some(description),
             (_, value) => {
-                front.metadata.insert(key, yaml_to_json(&value));
+                front.metadata.insert(key, value);
             }
         }
+    }
+    let encoded = serde_json::to_vec(&front.metadata).map_or(usize::MAX, |bytes| bytes.len());
+    if encoded > MAX_METADATA_BYTES {
+        return Err(format!(
+            "front matter metadata is {encoded} bytes as JSON; the limit is {MAX_METADATA_BYTES}"
+        ));
     }
     Ok(Some(front))
 }
 
-fn yaml_to_json(yaml: &Yaml) -> Value {
-    match yaml {
-        Yaml::Real(text) => text
+/// A sequence or mapping being read.
+enum Open {
+    Sequence(Vec<Value>),
+    /// A mapping and the key whose value comes next (`None`: a key comes
+    /// next).
+    Mapping(Map<String, Value>, Option<String>),
+}
+
+/// A container on the stack, with what finishing it needs to know.
+struct Frame {
+    open: Open,
+    /// The anchor it is to be remembered under (0: none).
+    anchor: usize,
+    /// Nodes and bytes counted since it opened, for its anchor's record.
+    nodes_at_open: usize,
+    bytes_at_open: usize,
+}
+
+/// A value remembered under an anchor, with what copying it costs.
+struct Anchored {
+    value: Value,
+    nodes: usize,
+    bytes: usize,
+    /// Levels of nesting inside the value (0 for a scalar).
+    depth: usize,
+}
+
+/// Builds JSON from the first YAML document of `yaml`, enforcing the limits.
+fn first_document(yaml: &str) -> Result<Option<Value>, String> {
+    let mut parser = Parser::new_from_str(yaml);
+    let mut budget = Budget::default();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Anchored> = HashMap::new();
+    loop {
+        let (event, marker) = parser.next_token().map_err(|e| {
+            // +1 for 1-based lines, +1 more: the opening --- is line 1.
+            format!(
+                "front matter is not valid YAML at line {}, column {}: {}",
+                e.marker().line() + 1,
+                e.marker().col() + 1,
+                e.info()
+            )
+        })?;
+        let at = || format!("line {}", marker.line() + 1);
+        let finished = match event {
+            Event::StreamEnd => return Ok(None),
+            Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {
+                continue;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() + 1 > MAX_DEPTH {
+                    return Err(format!(
+                        "front matter nests deeper than {MAX_DEPTH} levels ({})",
+                        at()
+                    ));
+                }
+                budget.add_nodes(1, &at)?;
+                let open = if matches!(event, Event::SequenceStart(..)) {
+                    Open::Sequence(Vec::new())
+                } else {
+                    Open::Mapping(Map::new(), None)
+                };
+                stack.push(Frame {
+                    open,
+                    anchor,
+                    nodes_at_open: budget.nodes - 1,
+                    bytes_at_open: budget.bytes,
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = stack.pop() else {
+                    return Err(format!("front matter is not valid YAML ({})", at()));
+                };
+                let value = match frame.open {
+                    Open::Sequence(items) => Value::Array(items),
+                    Open::Mapping(map, _) => Value::Object(map),
+                };
+                if frame.anchor != 0 {
+                    let depth = nesting(&value);
+                    anchors.insert(
+                        frame.anchor,
+                        Anchored {
+                            value: value.clone(),
+                            nodes: budget.nodes - frame.nodes_at_open,
+                            bytes: budget.bytes - frame.bytes_at_open,
+                            depth,
+                        },
+                    );
+                }
+                value
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if text.contains('\0') {
+                    return Err(format!(
+                        "front matter contains a NUL character, which cannot be stored ({})",
+                        at()
+                    ));
+                }
+                budget.add_nodes(1, &at)?;
+                budget.add_bytes(text.len(), &at)?;
+                let quoted =
+                    style != TScalarStyle::Plain || tag.is_some_and(|tag| tag.suffix == "str");
+                let value = scalar(text, quoted);
+                if anchor != 0 {
+                    anchors.insert(
+                        anchor,
+                        Anchored {
+                            value: value.clone(),
+                            nodes: 1,
+                            bytes: scalar_bytes(&value),
+                            depth: 0,
+                        },
+                    );
+                }
+                value
+            }
+            Event::Alias(anchor) => {
+                let Some(anchored) = anchors.get(&anchor) else {
+                    return Err(format!("front matter uses an unknown alias ({})", at()));
+                };
+                if stack.len() + anchored.depth > MAX_DEPTH {
+                    return Err(format!(
+                        "front matter nests deeper than {MAX_DEPTH} levels through an alias ({})",
+                        at()
+                    ));
+                }
+                budget.add_nodes(anchored.nodes, &at)?;
+                budget.add_bytes(anchored.bytes, &at)?;
+                anchored.value.clone()
+            }
+        };
+        match stack.last_mut() {
+            // The document's root is complete: later documents are ignored.
+            None => return Ok(Some(finished)),
+            Some(Frame {
+                open: Open::Sequence(items),
+                ..
+            }) => items.push(finished),
+            Some(Frame {
+                open: Open::Mapping(map, pending),
+                ..
+            }) => match pending.take() {
+                Some(key) => {
+                    map.insert(key, finished);
+                }
+                None => *pending = Some(key_text(finished, &at)?),
+            },
+        }
+    }
+}
+
+/// Counts nodes and bytes against the limits as they are read.
+#[derive(Default)]
+struct Budget {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn add_nodes(&mut self, nodes: usize, at: &dyn Fn() -> String) -> Result<(), String> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        if self.nodes > MAX_NODES {
+            return Err(format!(
+                "front matter has more than {MAX_NODES} values, counting what aliases repeat ({})",
+                at()
+            ));
+        }
+        Ok(())
+    }
+
+    fn add_bytes(&mut self, bytes: usize, at: &dyn Fn() -> String) -> Result<(), String> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > MAX_METADATA_BYTES {
+            return Err(format!(
+                "front matter holds more than {MAX_METADATA_BYTES} bytes of text, counting what aliases repeat ({})",
+                at()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The JSON for a scalar: quoted (or `!!str`) scalars are strings; plain
+/// ones are resolved as YAML 1.2's core schema says (null, booleans,
+/// integers, floats), falling back to the text.
+fn scalar(text: String, quoted: bool) -> Value {
+    if quoted {
+        return Value::String(text);
+    }
+    match yaml_rust2::Yaml::from_str(&text) {
+        yaml_rust2::Yaml::Null => Value::Null,
+        yaml_rust2::Yaml::Boolean(b) => Value::Bool(b),
+        yaml_rust2::Yaml::Integer(n) => Value::from(n),
+        yaml_rust2::Yaml::Real(real) => real
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Value::String(text.clone()), Value::Number),
-        Yaml::Integer(n) => Value::from(*n),
-        Yaml::String(s) => Value::String(s.clone()),
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Array(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
-        Yaml::Hash(mapping) => Value::Object(
-            mapping
-                .iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Yaml::String(s) => s.clone(),
-                        other => yaml_to_json(other).to_string(),
-                    };
-                    (key, yaml_to_json(v))
-                })
-                .collect(),
-        ),
-        Yaml::Null | Yaml::BadValue | Yaml::Alias(_) => Value::Null,
+            .map_or(Value::String(text), Value::Number),
+        _ => Value::String(text),
     }
+}
+
+/// A mapping key as text: scalars only (a sequence or mapping as a key has
+/// no JSON equivalent).
+fn key_text(key: Value, at: &dyn Fn() -> String) -> Result<String, String> {
+    match key {
+        Value::String(text) => Ok(text),
+        Value::Array(_) | Value::Object(_) => Err(format!(
+            "front matter keys must be plain values, not sequences or mappings ({})",
+            at()
+        )),
+        scalar => Ok(scalar.to_string()),
+    }
+}
+
+/// The text bytes a scalar value counts for.
+fn scalar_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len(),
+        other => other.to_string().len(),
+    }
+}
+
+/// Levels of nesting of a value built here (bounded by [`MAX_DEPTH`], so
+/// the walk is short), measured without recursion.
+fn nesting(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 0_usize)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
 }
 
 #[cfg(test)]
@@ -126,13 +357,16 @@ mod tests {
 
     #[test]
     fn skill_md_front_matter_fills_name_and_description_and_keeps_the_rest() {
-        let content = b"---\nname: pdf-tools\ndescription: Work with PDFs\nlicense: MIT\nmetadata:\n  version: 2\n  tags: [pdf, docs]\n---\n# PDF tools\n";
+        let content = b"---\nname: pdf-tools\ndescription: Work with PDFs\nlicense: MIT\nmetadata:\n  version: 2\n  tags: [pdf, docs]\n  ratio: 1.5\n  quoted: \"7\"\n  empty: ~\n  on: true\n---\n# PDF tools\n";
         let front = parse(content).expect("valid").expect("present");
         assert_eq!(front.name.as_deref(), Some("pdf-tools"));
         assert_eq!(front.description.as_deref(), Some("Work with PDFs"));
         assert_eq!(
             Value::Object(front.metadata),
-            serde_json::json!({"license": "MIT", "metadata": {"version": 2, "tags": ["pdf", "docs"]}})
+            serde_json::json!({"license": "MIT", "metadata": {
+                "version": 2, "tags": ["pdf", "docs"], "ratio": 1.5,
+                "quoted": "7", "empty": null, "on": true
+            }})
         );
     }
 
@@ -140,6 +374,10 @@ mod tests {
     fn content_without_front_matter_has_none() {
         assert_eq!(parse(b"# Title\n---\nname: x\n---\n").expect("fine"), None);
         assert_eq!(parse(b"").expect("fine"), None);
+        assert_eq!(
+            parse(b"---\n---\nbody").expect("fine"),
+            Some(FrontMatter::default())
+        );
     }
 
     #[test]
@@ -151,5 +389,74 @@ mod tests {
         assert!(unclosed.contains("no closing ---"), "{unclosed}");
         let list = parse(b"---\n- a\n- b\n---\n").expect_err("not a mapping");
         assert!(list.contains("mapping"), "{list}");
+    }
+
+    #[test]
+    fn aliases_within_the_budget_are_copied() {
+        let front = parse(b"---\nbase: &b {a: 1, b: [x, y]}\ncopy: *b\n---\n")
+            .expect("valid")
+            .expect("present");
+        assert_eq!(front.metadata["copy"], front.metadata["base"]);
+    }
+
+    #[test]
+    fn five_thousand_nested_sequences_are_refused_without_recursion() {
+        let mut yaml = b"---\nx:\n".to_vec();
+        yaml.extend(b"- ".repeat(5_000));
+        yaml.extend(b"a\n---\n");
+        let error = parse(&yaml).expect_err("too deep");
+        assert!(error.contains("deeper than 32"), "{error}");
+        let flow = format!("---\nx: {}{}\n---\n", "[".repeat(5_000), "]".repeat(5_000));
+        assert!(parse(flow.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn exactly_the_depth_limit_is_accepted() {
+        // The top-level mapping is level 1, so 31 sequences fit.
+        let yaml = format!(
+            "---\nx: {}a{}\n---\n",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse(yaml.as_bytes()).is_ok());
+        let deeper = format!(
+            "---\nx: {}a{}\n---\n",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert!(parse(deeper.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_billion_laughs_is_refused_in_a_few_bytes_of_memory() {
+        let mut yaml = String::from("---\nl0: &l0 [x,x,x,x,x,x,x,x,x,x]\n");
+        for level in 1..10 {
+            let previous = format!("*l{}", level - 1);
+            let items = [previous.as_str(); 10].join(",");
+            yaml.push_str(&format!("l{level}: &l{level} [{items}]\n"));
+        }
+        yaml.push_str("---\n");
+        let started = std::time::Instant::now();
+        let error = parse(yaml.as_bytes()).expect_err("too many nodes");
+        assert!(error.contains("more than 10000 values"), "{error}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_long_string_repeated_by_aliases_is_refused_by_size() {
+        let long = "y".repeat(10_000);
+        let yaml = format!("---\na: &a {long}\nb: [*a, *a, *a, *a, *a, *a, *a]\n---\n");
+        let error = parse(yaml.as_bytes()).expect_err("too large");
+        assert!(error.contains("bytes of text"), "{error}");
+    }
+
+    #[test]
+    fn nul_characters_and_collection_keys_are_refused() {
+        let error = parse(b"---\nname: \"a\\0b\"\n---\n").expect_err("NUL");
+        assert!(error.contains("NUL"), "{error}");
+        let error = parse(b"---\n? [a, b]\n: c\n---\n").expect_err("complex key");
+        assert!(error.contains("keys"), "{error}");
+        let error = parse(b"---\nx: *nowhere\n---\n").expect_err("unknown alias");
+        assert!(error.contains("line"), "{error}");
     }
 }
