@@ -56,13 +56,15 @@ impl Outbox for OutboxService {
         let req = request.into_inner();
         let page_size = pagination::page_size(req.page_size)?;
         let query = pagination::fingerprint(&["dead-events"]);
-        let after: Option<uuid::Uuid> = pagination::decode(&req.page_token, &query)?;
+        let after: Option<uuid::Uuid> = self.state.page_tokens.decode(&req.page_token, &query)?;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         let mut events = admin::list_dead(&mut conn, page_size + 1, after)
             .await
             .map_err(ApiError::from)?;
         let next_page_token =
-            pagination::next_page_token(&mut events, page_size, &query, |event| event.id);
+            self.state
+                .page_tokens
+                .next_page_token(&mut events, page_size, &query, |event| event.id);
         Ok(Response::new(pb::ListDeadEventsResponse {
             events: events.into_iter().map(event_to_proto).collect(),
             next_page_token,
@@ -92,7 +94,8 @@ impl Outbox for OutboxService {
             .filter_map(|(i, raw)| {
                 violations.check(
                     &format!("ids[{i}]"),
-                    uuid::Uuid::parse_str(raw).map_err(|_| format!("{raw:?} is not an event id")),
+                    uuid::Uuid::parse_str(raw)
+                        .map_err(|_| format!("{} is not an event id", crate::text::quote(raw))),
                 )
             })
             .collect();

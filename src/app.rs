@@ -1,6 +1,7 @@
 //! Wiring: the database, the object store, the gRPC services, health,
 //! reflection and the outbox worker, from start-up to graceful shutdown.
 
+use crate::db::rows::SingleRow as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub usage_counters: UsageCounters,
     /// Plan caps, output limits and the session gap of the Workshop service.
     pub workshop: crate::config::WorkshopPolicy,
+    /// Signs and checks the page tokens of every List RPC.
+    pub page_tokens: crate::pagination::PageTokens,
 }
 
 impl std::fmt::Debug for AppState {
@@ -142,8 +145,9 @@ async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Resu
     let found: Exists =
         diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
             .bind::<Text, _>(name)
-            .get_result(&mut conn)
-            .await?;
+            .load(&mut conn)
+            .await
+            .single()?;
     if !found.exists {
         // An identifier cannot be a bind parameter; `name` is our constant.
         diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
@@ -179,7 +183,12 @@ async fn open_state(common: &CommonConfig, database: &Database) -> anyhow::Resul
     )?;
     let storage = Storage::open(common.object_store_url.as_deref(), &common.data_dir)?;
     tracing::info!(object_store = storage.location(), "object store ready");
+    let page_tokens = {
+        let mut conn = pool.get().await?;
+        crate::pagination::PageTokens::load_or_create(&mut conn).await?
+    };
     Ok(AppState {
+        page_tokens,
         pool,
         storage,
         limits: common.content_limits(),

@@ -24,7 +24,10 @@ pub fn ensure_matches(
     } else {
         Err(ApiError::failed_precondition(
             "ETAG_MISMATCH",
-            format!("{what} changed since etag {sent} was read; read it again"),
+            format!(
+                "{what} changed since etag {} was read; read it again",
+                crate::text::quote(sent)
+            ),
         ))
     }
 }

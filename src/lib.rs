@@ -23,4 +23,5 @@ pub mod schema;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
+pub mod text;
 pub mod workshop;

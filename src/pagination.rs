@@ -2,17 +2,24 @@
 //! List RPC.
 //!
 //! A token carries the sort key of the last row of a page and a fingerprint
-//! of the query it belongs to (filters and order), behind a checksum. A token
-//! that was altered, truncated, or belongs to another query is
+//! of the query it belongs to (filters and order), signed with HMAC-SHA-256
+//! under a secret only the servers know ([`PageTokens`]; the key lives in
+//! the database, so every replica shares it and it survives restarts). A
+//! token that was altered, forged, truncated, or belongs to another query is
 //! INVALID_ARGUMENT; it never panics and never yields a page of a different
-//! query. (The checksum is not a secret signature: a client that forges a
-//! well-formed token only chooses where its own listing starts.)
+//! query. Decoded keys are range-checked all the same ([`key_time`]), so
+//! even a token signed by a bug cannot reach PostgreSQL out of range.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::sql_types::{Bytea, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
+use crate::db::rows::SingleRow as _;
 use crate::error::{ApiError, ApiResult};
 
 /// Page size when the request leaves it 0.
@@ -20,8 +27,11 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// Largest page a request may ask for.
 pub const MAX_PAGE_SIZE: i64 = 500;
 
-/// Bytes of SHA-256 kept as the token's checksum.
-const CHECKSUM_LEN: usize = 8;
+/// Bytes of the HMAC-SHA-256 kept as the token's signature (128 bits).
+const TAG_LEN: usize = 16;
+
+/// Name of the page-token key in `server_secrets`.
+const SECRET_NAME: &str = "page_tokens";
 
 /// Validates `page_size`: 0 means the default; 1–500 is taken as is.
 pub fn page_size(requested: i32) -> ApiResult<i64> {
@@ -61,87 +71,182 @@ pub fn fingerprint(parts: &[&str]) -> String {
         .collect()
 }
 
-/// Encodes the token for the page after the row whose sort key is `key`.
-pub fn encode<K: Serialize>(query: &str, key: &K) -> String {
-    let body = serde_json::to_vec(&TokenBody { q: query, k: key }).unwrap_or_default();
-    let checksum = Sha256::digest(&body);
-    let mut bytes = checksum[..CHECKSUM_LEN].to_vec();
-    bytes.extend_from_slice(&body);
-    URL_SAFE_NO_PAD.encode(bytes)
+/// Signs and checks page tokens with the servers' shared secret.
+#[derive(Clone)]
+pub struct PageTokens {
+    key: [u8; 32],
 }
 
-/// Decodes `token` for the query `query`: `None` for the first page (an
-/// empty token), the last row's key otherwise.
-pub fn decode<K: DeserializeOwned>(token: &str, query: &str) -> ApiResult<Option<K>> {
-    if token.is_empty() {
-        return Ok(None);
+impl std::fmt::Debug for PageTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageTokens(<secret>)")
     }
-    let invalid = |why: &str| ApiError::invalid_field("page_token", why.to_owned());
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| invalid("is not a page token from this service"))?;
-    if bytes.len() <= CHECKSUM_LEN {
-        return Err(invalid("is not a page token from this service"));
-    }
-    let (checksum, body) = bytes.split_at(CHECKSUM_LEN);
-    if Sha256::digest(body)[..CHECKSUM_LEN] != *checksum {
-        return Err(invalid("was altered or truncated"));
-    }
-    let parsed: TokenBody<String, K> = serde_json::from_slice(body)
-        .map_err(|_| invalid("is not a page token from this service"))?;
-    if parsed.q != query {
-        return Err(invalid(
-            "belongs to a different query; keep the filters and order of the first page",
-        ));
-    }
-    Ok(Some(parsed.k))
 }
 
-/// Trims a page fetched with one row more than `page_size` and returns the
-/// token for the page after it, keyed by its last row (empty when that extra
-/// row did not exist, i.e. this is the last page).
-pub fn next_page_token<T, K: Serialize>(
-    page: &mut Vec<T>,
-    page_size: i64,
-    query: &str,
-    key_of: impl Fn(&T) -> K,
-) -> String {
-    let page_size = usize::try_from(page_size).unwrap_or(usize::MAX);
-    if page.len() <= page_size {
-        return String::new();
+impl PageTokens {
+    /// Tokens signed with `key`.
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
     }
-    page.truncate(page_size);
-    page.last()
-        .map(|last| encode(query, &key_of(last)))
-        .unwrap_or_default()
+
+    /// The database's page-token key, created (256 random bits) by the
+    /// first server that asks; every later one, and every replica, reads
+    /// the same key.
+    pub async fn load_or_create(conn: &mut AsyncPgConnection) -> anyhow::Result<Self> {
+        #[derive(diesel::QueryableByName)]
+        struct Secret {
+            #[diesel(sql_type = Bytea)]
+            secret: Vec<u8>,
+        }
+        let mut fresh = [0_u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        diesel::sql_query(
+            "INSERT INTO server_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind::<Text, _>(SECRET_NAME)
+        .bind::<Bytea, _>(fresh.as_slice())
+        .execute(conn)
+        .await?;
+        let stored: Secret = diesel::sql_query("SELECT secret FROM server_secrets WHERE name = $1")
+            .bind::<Text, _>(SECRET_NAME)
+            .load(conn)
+            .await
+            .single()?;
+        let key = <[u8; 32]>::try_from(stored.secret.as_slice())
+            .map_err(|_| anyhow::anyhow!("server_secrets.{SECRET_NAME} is not 32 bytes"))?;
+        Ok(Self::new(key))
+    }
+
+    fn tag(&self, body: &[u8]) -> [u8; TAG_LEN] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(body);
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0_u8; TAG_LEN];
+        tag.copy_from_slice(&full[..TAG_LEN]);
+        tag
+    }
+
+    /// Encodes the token for the page after the row whose sort key is `key`.
+    pub fn encode<K: Serialize>(&self, query: &str, key: &K) -> String {
+        let body = serde_json::to_vec(&TokenBody { q: query, k: key }).unwrap_or_default();
+        let mut bytes = self.tag(&body).to_vec();
+        bytes.extend_from_slice(&body);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Decodes `token` for the query `query`: `None` for the first page (an
+    /// empty token), the last row's key otherwise.
+    pub fn decode<K: DeserializeOwned>(&self, token: &str, query: &str) -> ApiResult<Option<K>> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let invalid = |why: &str| ApiError::invalid_field("page_token", why.to_owned());
+        // A token is a few hundred bytes; anything far larger is not one.
+        if token.len() > 4096 {
+            return Err(invalid("is not a page token from this service"));
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| invalid("is not a page token from this service"))?;
+        if bytes.len() <= TAG_LEN {
+            return Err(invalid("is not a page token from this service"));
+        }
+        let (tag, body) = bytes.split_at(TAG_LEN);
+        if !bool::from(self.tag(body).ct_eq(tag)) {
+            return Err(invalid(
+                "was altered, truncated or not issued by this service",
+            ));
+        }
+        let parsed: TokenBody<String, K> = serde_json::from_slice(body)
+            .map_err(|_| invalid("is not a page token from this service"))?;
+        if parsed.q != query {
+            return Err(invalid(
+                "belongs to a different query; keep the filters and order of the first page",
+            ));
+        }
+        Ok(Some(parsed.k))
+    }
+
+    /// Trims a page fetched with one row more than `page_size` and returns
+    /// the token for the page after it, keyed by its last row (empty when
+    /// that extra row did not exist, i.e. this is the last page).
+    pub fn next_page_token<T, K: Serialize>(
+        &self,
+        page: &mut Vec<T>,
+        page_size: i64,
+        query: &str,
+        key_of: impl Fn(&T) -> K,
+    ) -> String {
+        let page_size = usize::try_from(page_size).unwrap_or(usize::MAX);
+        if page.len() <= page_size {
+            return String::new();
+        }
+        page.truncate(page_size);
+        page.last()
+            .map(|last| self.encode(query, &key_of(last)))
+            .unwrap_or_default()
+    }
 }
+
+/// Earliest and latest keyset time accepted: years 1 to 9999, well inside
+/// what PostgreSQL's `timestamptz` holds.
+const KEY_TIME_RANGE: std::ops::RangeInclusive<i64> =
+    -62_135_596_800_000_000..=253_402_300_799_999_999;
 
 /// The time in a keyset position (microseconds since the epoch, as keys
-/// store it).
+/// store it), refused when out of range.
 pub fn key_time(micros: i64) -> ApiResult<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| {
-        ApiError::invalid_field("page_token", "is not a page token from this service")
-    })
+    KEY_TIME_RANGE
+        .contains(&micros)
+        .then(|| chrono::DateTime::from_timestamp_micros(micros))
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::invalid_field("page_token", "is not a page token from this service")
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn tokens() -> PageTokens {
+        PageTokens::new([7; 32])
+    }
+
     #[test]
     fn a_token_round_trips_for_its_own_query_only() {
         let query = fingerprint(&["skills", "newest", ""]);
-        let token = encode(&query, &(42_i64, "abc".to_owned()));
-        let key: Option<(i64, String)> = decode(&token, &query).expect("valid");
+        let token = tokens().encode(&query, &(42_i64, "abc".to_owned()));
+        let key: Option<(i64, String)> = tokens().decode(&token, &query).expect("valid");
         assert_eq!(key, Some((42, "abc".to_owned())));
         let other = fingerprint(&["skills", "most_used", ""]);
-        assert!(decode::<(i64, String)>(&token, &other).is_err());
+        assert!(tokens().decode::<(i64, String)>(&token, &other).is_err());
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_refused() {
+        let query = fingerprint(&["ratings", "x"]);
+        let forged = PageTokens::new([8; 32]).encode(&query, &(i64::MAX,));
+        let error = tokens()
+            .decode::<(i64,)>(&forged, &query)
+            .expect_err("forged");
+        assert_eq!(error.violations[0].field, "page_token");
+    }
+
+    #[test]
+    fn key_times_outside_years_1_to_9999_are_refused() {
+        assert!(key_time(0).is_ok());
+        assert!(key_time(253_402_300_799_999_999).is_ok());
+        assert!(key_time(253_402_300_800_000_000).is_err());
+        assert!(key_time(i64::MIN).is_err());
+        assert!(key_time(i64::MAX).is_err());
     }
 
     #[test]
     fn tampered_truncated_or_foreign_tokens_are_invalid_argument() {
         let query = fingerprint(&["ratings", "x"]);
-        let token = encode(&query, &(1_i64,));
+        let token = tokens().encode(&query, &(1_i64,));
         let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
         let last = bytes.len() - 2;
         bytes[last] ^= 1;
@@ -152,7 +257,7 @@ mod tests {
             "not a token!",
             "AAAA",
         ] {
-            let error = decode::<(i64,)>(bad, &query).expect_err(bad);
+            let error = tokens().decode::<(i64,)>(bad, &query).expect_err(bad);
             assert_eq!(error.code, tonic::Code::InvalidArgument, "{bad}");
             assert_eq!(error.violations[0].field, "page_token");
         }
@@ -161,8 +266,8 @@ mod tests {
     #[test]
     fn a_well_formed_token_with_a_key_of_the_wrong_shape_is_refused() {
         let query = fingerprint(&["skills"]);
-        let token = encode(&query, &("text",));
-        assert!(decode::<(i64, String)>(&token, &query).is_err());
+        let token = tokens().encode(&query, &("text",));
+        assert!(tokens().decode::<(i64, String)>(&token, &query).is_err());
     }
 
     #[test]

@@ -81,35 +81,162 @@ pub fn json_to_value(value: serde_json::Value) -> prost_types::Value {
     prost_types::Value { kind: Some(kind) }
 }
 
-/// The JSON object for a `google.protobuf.Struct`. (Numbers are doubles in
-/// protobuf; whole ones become JSON integers so they read back unchanged.)
-pub fn struct_to_json_object(
+/// Deepest nesting a client's JSON (a `google.protobuf.Struct`) may have:
+/// the top-level object is level 1.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// The JSON object for a client's `google.protobuf.Struct`, refusing what
+/// PostgreSQL's `jsonb` cannot store or other clients cannot read back:
+/// nesting deeper than [`MAX_JSON_DEPTH`] (checked before descending, so
+/// the walk never recurses deeper than that), a NUL character in a key or
+/// string, and NaN or an infinite number (JSON has neither). The problem
+/// names the path of the offending value, e.g. `.ideas[3].title`.
+pub fn checked_struct_to_json(
     value: prost_types::Struct,
-) -> serde_json::Map<String, serde_json::Value> {
-    value
-        .fields
-        .into_iter()
-        .map(|(k, v)| (k, value_to_json(v)))
-        .collect()
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    checked_object(value, 1, &mut String::new())
 }
 
-/// The JSON value for a `google.protobuf.Value`.
-pub fn value_to_json(value: prost_types::Value) -> serde_json::Value {
+fn checked_object(
+    value: prost_types::Struct,
+    depth: usize,
+    path: &mut String,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    if depth > MAX_JSON_DEPTH {
+        return Err(format!(
+            "nests deeper than {MAX_JSON_DEPTH} levels (at {})",
+            shown(path)
+        ));
+    }
+    let mut object = serde_json::Map::with_capacity(value.fields.len());
+    for (key, field) in value.fields {
+        let len = path.len();
+        path.push('.');
+        path.push_str(&crate::text::quote(&key));
+        if key.contains('\0') {
+            return Err(format!(
+                "has a key with a NUL character (at {})",
+                shown(path)
+            ));
+        }
+        let converted = checked_value(field, depth, path)?;
+        path.truncate(len);
+        object.insert(key, converted);
+    }
+    Ok(object)
+}
+
+fn checked_value(
+    value: prost_types::Value,
+    depth: usize,
+    path: &mut String,
+) -> Result<serde_json::Value, String> {
     use prost_types::value::Kind;
-    match value.kind {
+    Ok(match value.kind {
         None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
         Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
-        Some(Kind::NumberValue(n)) => {
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                serde_json::Value::from(n as i64)
-            } else {
-                serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into)
+        Some(Kind::NumberValue(n)) if !n.is_finite() => {
+            return Err(format!(
+                "has {n}, which JSON cannot represent (at {})",
+                shown(path)
+            ));
+        }
+        Some(Kind::NumberValue(n)) => number_to_json(n),
+        Some(Kind::StringValue(s)) => {
+            if s.contains('\0') {
+                return Err(format!(
+                    "has a string with a NUL character (at {})",
+                    shown(path)
+                ));
             }
+            serde_json::Value::String(s)
         }
-        Some(Kind::StringValue(s)) => serde_json::Value::String(s),
         Some(Kind::ListValue(list)) => {
-            serde_json::Value::Array(list.values.into_iter().map(value_to_json).collect())
+            if depth + 1 > MAX_JSON_DEPTH {
+                return Err(format!(
+                    "nests deeper than {MAX_JSON_DEPTH} levels (at {})",
+                    shown(path)
+                ));
+            }
+            let mut items = Vec::with_capacity(list.values.len());
+            for (index, item) in list.values.into_iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{index}]"));
+                items.push(checked_value(item, depth + 1, path)?);
+                path.truncate(len);
+            }
+            serde_json::Value::Array(items)
         }
-        Some(Kind::StructValue(s)) => serde_json::Value::Object(struct_to_json_object(s)),
+        Some(Kind::StructValue(s)) => {
+            serde_json::Value::Object(checked_object(s, depth + 1, path)?)
+        }
+    })
+}
+
+/// A JSON path for a message: the root is `.`.
+fn shown(path: &str) -> &str {
+    if path.is_empty() { "." } else { path }
+}
+
+/// The JSON number for a finite protobuf double: whole ones become JSON
+/// integers, so they read back unchanged.
+fn number_to_json(n: f64) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_types::value::Kind;
+
+    fn nested(levels: usize) -> prost_types::Struct {
+        let mut inner = prost_types::Struct::default();
+        for _ in 1..levels {
+            let mut outer = prost_types::Struct::default();
+            outer.fields.insert(
+                "n".to_owned(),
+                prost_types::Value {
+                    kind: Some(Kind::StructValue(inner)),
+                },
+            );
+            inner = outer;
+        }
+        inner
+    }
+
+    #[test]
+    fn client_json_is_refused_past_the_depth_limit() {
+        assert!(checked_struct_to_json(nested(MAX_JSON_DEPTH)).is_ok());
+        let error = checked_struct_to_json(nested(MAX_JSON_DEPTH + 1)).expect_err("too deep");
+        assert!(error.contains("deeper than 32"), "{error}");
+    }
+
+    #[test]
+    fn nul_and_non_finite_numbers_are_refused_with_their_path() {
+        let mut value = prost_types::Struct::default();
+        value.fields.insert(
+            "list".to_owned(),
+            prost_types::Value {
+                kind: Some(Kind::ListValue(prost_types::ListValue {
+                    values: vec![prost_types::Value {
+                        kind: Some(Kind::NumberValue(f64::NAN)),
+                    }],
+                })),
+            },
+        );
+        let error = checked_struct_to_json(value).expect_err("NaN");
+        assert!(error.contains("\"list\"[0]"), "{error}");
+        let mut value = prost_types::Struct::default();
+        value.fields.insert(
+            "k\0".to_owned(),
+            prost_types::Value {
+                kind: Some(Kind::BoolValue(true)),
+            },
+        );
+        assert!(checked_struct_to_json(value).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The outbox worker: exact counters, rating aggregates, content
 //! verification and deletion, and parking what it cannot handle.
 
+use atelier::db::rows::SingleRow as _;
 use atelier::proto::registry::get_skill_request::Selector;
 use atelier::proto::registry::record_usage_request::Skill as Which;
 use atelier::proto::registry::{
@@ -150,8 +151,9 @@ async fn average_rating_follows_re_ratings_rounded_half_up() {
         "SELECT round(avg(stars) * 100)::bigint AS average FROM ratings WHERE skill_id = $1::uuid",
     )
     .bind::<Text, _>(&skill.id)
-    .get_result(&mut app.db().await)
+    .load(&mut app.db().await)
     .await
+    .single()
     .expect("recompute");
     assert_eq!(i64::from(rated.average_rating_x100), recomputed.average);
 }
@@ -507,8 +509,8 @@ async fn a_failing_object_store_leads_to_retries_then_a_dead_event_then_success_
             "SELECT attempts, last_error, dead_at IS NOT NULL AS dead, available_at > now() AS backed_off \
              FROM outbox WHERE kind = 'content.verify'",
         )
-        .get_result::<Event>(&mut app.db().await)
-        .await
+        .load::<Event>(&mut app.db().await)
+        .await.single()
         .expect("the verify event")
     };
     // drain_outbox gives up after 3 attempts; between attempts, time "passes"
@@ -655,8 +657,9 @@ async fn a_job_whose_lease_keeps_expiring_is_parked() {
     }
     let parked: Parked =
         diesel::sql_query("SELECT last_error FROM outbox WHERE dead_at IS NOT NULL")
-            .get_result(&mut app.db().await)
+            .load(&mut app.db().await)
             .await
+            .single()
             .expect("parked event");
     assert!(
         parked

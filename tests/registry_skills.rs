@@ -1,5 +1,6 @@
 //! SkillRegistry: creating, reading, updating and deleting skills.
 
+use atelier::db::rows::SingleRow as _;
 use atelier::proto::registry::get_skill_request::Selector;
 use atelier::proto::registry::{
     CreateSkillRequest, DeleteSkillRequest, GetSkillRequest, Skill, SkillCategory,
@@ -156,8 +157,9 @@ async fn a_retried_create_with_the_same_request_id_returns_the_first_skill() {
         count: i64,
     }
     let rows: Count = diesel::sql_query("SELECT count(*) AS count FROM skills")
-        .get_result(&mut app.db().await)
+        .load(&mut app.db().await)
         .await
+        .single()
         .expect("count");
     assert_eq!(rows.count, 1);
 }
@@ -386,8 +388,9 @@ async fn deleting_a_skill_removes_its_rows_and_enqueues_its_content_for_deletion
     }
     for table in ["skill_versions", "ratings", "usage_events"] {
         let rows: Count = diesel::sql_query(format!("SELECT count(*) AS count FROM {table}"))
-            .get_result(&mut db)
+            .load(&mut db)
             .await
+            .single()
             .expect("count");
         assert_eq!(rows.count, 0, "{table}");
     }

@@ -2,6 +2,7 @@
 //! private PostgreSQL cluster the server runs when no `DATABASE_URL` is set.
 
 pub mod embedded;
+pub mod rows;
 pub mod shared_cluster;
 
 use std::time::Duration;

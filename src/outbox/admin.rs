@@ -2,6 +2,7 @@
 //! them. Used by the `atelier.admin.v1.Outbox` service and the `atelier
 //! outbox` subcommands.
 
+use crate::db::rows::SingleRow as _;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -63,8 +64,9 @@ pub async fn counts(conn: &mut AsyncPgConnection) -> QueryResult<OutboxCounts> {
                 min(created_at) FILTER (WHERE dead_at IS NULL) AS oldest_pending \
          FROM outbox",
     )
-    .get_result(conn)
+    .load(conn)
     .await
+    .single()
 }
 
 /// A dead event.

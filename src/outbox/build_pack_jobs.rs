@@ -6,6 +6,7 @@
 //! If the workshop was deleted while the pack rendered, the row is gone
 //! when the job comes to mark it ready, so the job deletes what it stored.
 
+use crate::db::rows::SingleRow as _;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use object_store::ObjectStoreExt as _;
@@ -26,8 +27,10 @@ pub async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobErro
     let pack: Option<BuildPack> = build_packs::table
         .find(id)
         .select(BuildPack::as_select())
-        .first(&mut conn)
+        .limit(1)
+        .load(&mut conn)
         .await
+        .single()
         .optional()
         .map_err(db_error)?;
     let Some(pack) = pack.filter(|p| p.status == "pending") else {
@@ -72,8 +75,9 @@ pub async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobErro
         .map_err(db_error)?;
     if marked == 0 {
         let exists: bool = diesel::select(diesel::dsl::exists(build_packs::table.find(id)))
-            .get_result(&mut conn)
+            .load(&mut conn)
             .await
+            .single()
             .map_err(db_error)?;
         if !exists {
             // The workshop went away while we rendered: so does the content.

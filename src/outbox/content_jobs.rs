@@ -5,6 +5,7 @@
 //! events first), are idempotent, and report failures as text for the
 //! event's `last_error`. A row that vanished meanwhile means done.
 
+use crate::db::rows::SingleRow as _;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
@@ -33,8 +34,9 @@ pub async fn verify(state: &AppState, version_id: Uuid) -> Result<(), JobError> 
     let found: Option<(String, String)> = skill_versions::table
         .find(version_id)
         .select((skill_versions::object_key, skill_versions::sha256))
-        .get_result(&mut conn)
+        .load(&mut conn)
         .await
+        .single()
         .optional()
         .map_err(db_error)?;
     drop(conn);

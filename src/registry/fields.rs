@@ -54,6 +54,7 @@ impl BoundedText {
         if len > max {
             return Err(format!("must be at most {max} characters, not {len}"));
         }
+        crate::text::storable(text)?;
         Ok(Self(text.to_owned()))
     }
 
@@ -137,7 +138,8 @@ pub fn id(raw: &str) -> Result<uuid::Uuid, String> {
     if raw.is_empty() {
         return Err("must be set".to_owned());
     }
-    uuid::Uuid::parse_str(raw).map_err(|_| format!("{raw:?} is not an id (a UUID)"))
+    uuid::Uuid::parse_str(raw)
+        .map_err(|_| format!("{} is not an id (a UUID)", crate::text::quote(raw)))
 }
 
 /// The id in request field `field`, or INVALID_ARGUMENT naming that field.
@@ -172,6 +174,7 @@ pub fn comment(raw: &str) -> Result<Option<String>, String> {
     if len > 2000 {
         return Err(format!("must be at most 2000 characters, not {len}"));
     }
+    crate::text::storable(text)?;
     Ok(Some(text.to_owned()))
 }
 
@@ -192,17 +195,36 @@ pub fn tool_name(raw: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// A full-text search query: at most 200 characters; blank means none.
+/// A full-text search query in `websearch_to_tsquery` syntax: at most 200
+/// characters; blank means none.
+///
+/// A `-` negates only the word or quoted phrase right after it; any other
+/// `-` (runs of them, or one before a space) is dropped, because each
+/// becomes a nested NOT and 60 of them overflow PostgreSQL's tsquery stack
+/// ("tsquery stack too small"). What remains reads as the caller meant it.
 pub fn search_query(raw: &str) -> Result<Option<String>, String> {
     let text = raw.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
     let len = text.chars().count();
     if len > 200 {
         return Err(format!("must be at most 200 characters, not {len}"));
     }
-    Ok(Some(text.to_owned()))
+    crate::text::storable(text)?;
+    let mut query = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut previous = ' ';
+    while let Some(c) = chars.next() {
+        let negates = |next: Option<&char>| next.is_some_and(|n| n.is_alphanumeric() || *n == '"');
+        let kept = if c == '-' {
+            // Inside a word (`e-mail`) it joins; before a word it negates.
+            previous.is_alphanumeric() || (previous != '-' && negates(chars.peek()))
+        } else {
+            true
+        };
+        query.push(if kept { c } else { ' ' });
+        previous = c;
+    }
+    let query = query.trim();
+    Ok((!query.is_empty()).then(|| query.to_owned()))
 }
 
 /// A MIME type such as `text/markdown` or `application/json; charset=utf-8`:
@@ -233,7 +255,10 @@ pub fn content_type(raw: &str) -> Result<String, String> {
                 None => essence,
             })
         }
-        _ => Err(format!("{text:?} is not a MIME type like text/markdown")),
+        _ => Err(format!(
+            "{} is not a MIME type like text/markdown",
+            crate::text::quote(text)
+        )),
     }
 }
 
@@ -294,6 +319,17 @@ mod tests {
         assert!(BoundedText::parse("   ", 10).is_err());
         assert!(BoundedText::parse("ééé", 3).is_ok());
         assert!(BoundedText::parse("éééé", 3).is_err());
+    }
+
+    #[test]
+    fn search_queries_keep_negation_but_not_runs_of_dashes() {
+        assert_eq!(search_query("  "), Ok(None));
+        assert_eq!(search_query("pdf -docx"), Ok(Some("pdf -docx".to_owned())));
+        assert_eq!(search_query("e-mail"), Ok(Some("e-mail".to_owned())));
+        assert_eq!(search_query(&"-".repeat(200)), Ok(None));
+        assert_eq!(search_query("a - - b"), Ok(Some("a     b".to_owned())));
+        assert_eq!(search_query("a --b"), Ok(Some("a   b".to_owned())));
+        assert!(search_query("a\0b").is_err());
     }
 
     #[test]

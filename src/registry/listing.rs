@@ -154,6 +154,15 @@ pub async fn list(
     after: Option<SkillKey>,
     limit: i64,
 ) -> ApiResult<Vec<RankedSkill>> {
+    if let Some(key) = &after {
+        crate::pagination::key_time(key.created)?;
+        if !key.rank.is_finite() {
+            return Err(crate::error::ApiError::invalid_field(
+                "page_token",
+                "is not a page token from this service",
+            ));
+        }
+    }
     Ok(bound(statement(order).to_owned(), filter, after, limit)
         .load(conn)
         .await?)

@@ -146,11 +146,15 @@ impl SkillRegistry for RegistryService {
         let query_text = filter.query.as_deref().unwrap_or_default();
         let query =
             pagination::fingerprint(&["skills", order.name(), category, author, query_text]);
-        let after = pagination::decode(&req.page_token, &query)?;
+        let after = self.state.page_tokens.decode(&req.page_token, &query)?;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         let mut page = listing::list(&mut conn, &filter, order, after, page_size + 1).await?;
-        let next_page_token =
-            pagination::next_page_token(&mut page, page_size, &query, listing::RankedSkill::key);
+        let next_page_token = self.state.page_tokens.next_page_token(
+            &mut page,
+            page_size,
+            &query,
+            listing::RankedSkill::key,
+        );
         Ok(Response::new(pb::ListSkillsResponse {
             skills: page
                 .into_iter()
@@ -319,14 +323,16 @@ impl SkillRegistry for RegistryService {
         let skill_id = fields::id_field("skill_id", &req.skill_id)?;
         let page_size = pagination::page_size(req.page_size)?;
         let query = pagination::fingerprint(&["versions", &req.skill_id]);
-        let before: Option<i32> = pagination::decode(&req.page_token, &query)?;
+        let before: Option<i32> = self.state.page_tokens.decode(&req.page_token, &query)?;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
         let mut page = versions::list(&mut conn, skill_id, page_size + 1, before).await?;
-        let next_page_token =
-            pagination::next_page_token(&mut page, page_size, &query, |view: &VersionView| {
-                view.version.version
-            });
+        let next_page_token = self.state.page_tokens.next_page_token(
+            &mut page,
+            page_size,
+            &query,
+            |view: &VersionView| view.version.version,
+        );
         Ok(Response::new(pb::ListSkillVersionsResponse {
             versions: page.into_iter().map(version_to_proto).collect(),
             next_page_token,
@@ -423,13 +429,15 @@ impl SkillRegistry for RegistryService {
         let skill_id = fields::id_field("skill_id", &req.skill_id)?;
         let page_size = pagination::page_size(req.page_size)?;
         let query = pagination::fingerprint(&["ratings", &req.skill_id]);
-        let after = pagination::decode(&req.page_token, &query)?;
+        let after = self.state.page_tokens.decode(&req.page_token, &query)?;
 
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
         let mut page = ratings::list(&mut conn, skill_id, page_size + 1, after).await?;
         let next_page_token =
-            pagination::next_page_token(&mut page, page_size, &query, ratings::key_of);
+            self.state
+                .page_tokens
+                .next_page_token(&mut page, page_size, &query, ratings::key_of);
         Ok(Response::new(pb::ListRatingsResponse {
             ratings: page.into_iter().map(rating_to_proto).collect(),
             next_page_token,

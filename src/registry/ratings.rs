@@ -2,6 +2,7 @@
 //! Every change enqueues a `rating.changed` event, from which the worker
 //! recomputes the skill's rating aggregates.
 
+use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -52,8 +53,9 @@ impl NewRating {
                 ratings::updated_at.eq(diesel::dsl::now),
             ))
             .returning(Rating::as_returning())
-            .get_result(conn)
-            .await?;
+            .load(conn)
+            .await
+            .single()?;
         events::enqueue(
             conn,
             &[NewEvent::new(
@@ -104,7 +106,7 @@ pub async fn list(
         .limit(limit)
         .into_boxed();
     if let Some((micros, user)) = after {
-        let at = DateTime::from_timestamp_micros(micros).unwrap_or_default();
+        let at = crate::pagination::key_time(micros)?;
         query = query.filter(
             ratings::updated_at
                 .lt(at)

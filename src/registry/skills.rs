@@ -2,6 +2,7 @@
 //! and delete them. Every function takes the caller's connection, so it
 //! composes inside a transaction, and returns domain types.
 
+use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -110,8 +111,9 @@ impl NewSkill {
             .filter_target(skills::create_request_id.is_not_null())
             .do_nothing()
             .returning(Skill::as_returning())
-            .get_result(conn)
+            .load(conn)
             .await
+            .single()
             .optional()
             .map_err(|e| slug_taken(e, &self.slug))?;
         match inserted {
@@ -121,8 +123,9 @@ impl NewSkill {
                 .filter(skills::author_id.eq(&self.author_id))
                 .filter(skills::create_request_id.eq(&self.create_request_id))
                 .select(Skill::as_select())
-                .get_result(conn)
-                .await?),
+                .load(conn)
+                .await
+                .single()?),
         }
     }
 }
@@ -164,13 +167,12 @@ impl std::fmt::Display for SkillRef {
 pub async fn find(conn: &mut AsyncPgConnection, skill: &SkillRef) -> ApiResult<Skill> {
     let query = skills::table.select(Skill::as_select());
     let found = match skill {
-        SkillRef::Id(id) => query.filter(skills::id.eq(*id)).get_result(conn).await,
-        SkillRef::Slug(slug) => {
-            query
-                .filter(skills::slug.eq(slug.as_str()))
-                .get_result(conn)
-                .await
-        }
+        SkillRef::Id(id) => query.filter(skills::id.eq(*id)).load(conn).await.single(),
+        SkillRef::Slug(slug) => query
+            .filter(skills::slug.eq(slug.as_str()))
+            .load(conn)
+            .await
+            .single(),
     };
     found
         .optional()?
@@ -184,8 +186,9 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Skill> {
         .find(id)
         .select(Skill::as_select())
         .for_update()
-        .get_result(conn)
+        .load(conn)
         .await
+        .single()
         .optional()?
         .ok_or_else(|| ApiError::not_found("skill", id))
 }
@@ -215,8 +218,9 @@ pub async fn update(
     Ok(diesel::update(skills::table.find(id))
         .set((&changes, skills::updated_at.eq(next_update_time(&skill))))
         .returning(Skill::as_returning())
-        .get_result(conn)
-        .await?)
+        .load(conn)
+        .await
+        .single()?)
 }
 
 /// A new `updated_at` that is later than the current one even when the

@@ -7,6 +7,7 @@
 //! `total_uses` here instead, inside the caller's transaction: the naive
 //! design whose row-lock queue the outbox exists to avoid.
 
+use crate::db::rows::SingleRow as _;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -98,14 +99,13 @@ pub async fn record(
             Some(usage) => usage,
             // Not inserted: its key was used before (earlier, or earlier
             // in this same batch).
-            None => {
-                usage_events::table
-                    .filter(usage_events::user_id.eq(&row.user_id))
-                    .filter(usage_events::request_id.eq(&row.request_id))
-                    .select(Usage::as_select())
-                    .get_result(conn)
-                    .await?
-            }
+            None => usage_events::table
+                .filter(usage_events::user_id.eq(&row.user_id))
+                .filter(usage_events::request_id.eq(&row.request_id))
+                .select(Usage::as_select())
+                .load(conn)
+                .await
+                .single()?,
         };
         records.push(record);
     }
@@ -144,7 +144,7 @@ pub async fn try_record_one(
         request_id: input.request_id.clone(),
         event_id: Uuid::now_v7(),
     };
-    Ok(statement.get_result(conn).await.optional()?)
+    Ok(statement.load(conn).await.single().optional()?)
 }
 
 /// The statement of [`try_record_one`]. Not a `sql_query`: diesel never
@@ -283,8 +283,9 @@ async fn resolve(
                     .filter(skill_versions::skill_id.eq(skill_id))
                     .filter(skill_versions::version.eq(version)),
             ))
-            .get_result(conn)
-            .await?;
+            .load(conn)
+            .await
+            .single()?;
             if !exists {
                 return Err(ApiError::not_found(
                     "version",

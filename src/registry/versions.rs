@@ -1,6 +1,7 @@
 //! Skill versions: immutable rows numbered 1, 2, 3… per skill, the
 //! verification results beside them, and publishing.
 
+use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -73,8 +74,9 @@ pub async fn is_referenced(conn: &mut AsyncPgConnection, key: &str) -> QueryResu
     diesel::select(diesel::dsl::exists(
         skill_versions::table.filter(skill_versions::object_key.eq(key)),
     ))
-    .get_result(conn)
+    .load(conn)
     .await
+    .single()
 }
 
 /// What a new version records about its content and itself.
@@ -119,8 +121,9 @@ pub async fn insert_next(
     let latest: Option<i32> = skill_versions::table
         .filter(skill_versions::skill_id.eq(skill.id))
         .select(diesel::dsl::max(skill_versions::version))
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     let number = latest.unwrap_or(0) + 1;
     let version = diesel::insert_into(skill_versions::table)
         .values(NewVersion {
@@ -137,8 +140,9 @@ pub async fn insert_next(
             created_by: user.as_str(),
         })
         .returning(SkillVersion::as_returning())
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     let (published, draft_version) = if draft.publish {
         (Some(number), None)
     } else {
@@ -151,8 +155,9 @@ pub async fn insert_next(
             skills_table::updated_at.eq(skills::next_update_time(skill)),
         ))
         .returning(Skill::as_returning())
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     events::enqueue(
         conn,
         &[NewEvent::new(
@@ -179,8 +184,9 @@ pub async fn find(
             SkillVersion::as_select(),
             Option::<Verification>::as_select(),
         ))
-        .get_result(conn)
+        .load(conn)
         .await
+        .single()
         .optional()?;
     found
         .map(|(version, verification)| VersionView {
@@ -248,6 +254,7 @@ pub async fn publish(
             skills_table::updated_at.eq(skills::next_update_time(&skill)),
         ))
         .returning(Skill::as_returning())
-        .get_result(conn)
-        .await?)
+        .load(conn)
+        .await
+        .single()?)
 }

@@ -6,6 +6,7 @@
 //! did not exist); a shared one is known to token holders anyway, so there a
 //! non-member gets PERMISSION_DENIED.
 
+use crate::db::rows::SingleRow as _;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -71,8 +72,10 @@ pub async fn authorize(
     let role: Option<String> = workshop_members::table
         .find((id, user.as_str()))
         .select(workshop_members::role)
-        .first(conn)
+        .limit(1)
+        .load(conn)
         .await
+        .single()
         .optional()?;
     let Some(role) = role else {
         return Err(if workshop.visibility == "shared" {

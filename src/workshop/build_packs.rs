@@ -2,6 +2,7 @@
 //! the outbox worker renders and stores the content (see
 //! `outbox::build_pack_jobs`).
 
+use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -45,8 +46,9 @@ pub async fn create(
             build_packs::created_by.eq(user),
         ))
         .returning(BuildPack::as_returning())
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     events::enqueue(
         conn,
         &[NewEvent::new(
@@ -64,8 +66,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<BuildPack
     build_packs::table
         .find(id)
         .select(BuildPack::as_select())
-        .first(conn)
+        .limit(1)
+        .load(conn)
         .await
+        .single()
         .optional()?
         .ok_or_else(|| ApiError::not_found("build pack", id))
 }

@@ -75,6 +75,7 @@ pub fn required_text(raw: &str, max: usize) -> Result<String, String> {
     } else if chars > max {
         Err(format!("must be at most {max} characters, not {chars}"))
     } else {
+        crate::text::storable(raw)?;
         Ok(raw.to_owned())
     }
 }

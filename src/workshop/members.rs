@@ -1,6 +1,7 @@
 //! Members and their roles. Every change runs with the workshop's row
 //! locked, so "is this the last owner?" cannot race another change.
 
+use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -44,8 +45,9 @@ pub async fn add(
         ))
         .on_conflict_do_nothing()
         .returning(Member::as_returning())
-        .get_result(conn)
+        .load(conn)
         .await
+        .single()
         .optional()?;
     inserted.ok_or_else(|| {
         ApiError::new(
@@ -61,8 +63,10 @@ async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, user_id: &str) -> Ap
     workshop_members::table
         .find((workshop, user_id))
         .select(Member::as_select())
-        .first(conn)
+        .limit(1)
+        .load(conn)
         .await
+        .single()
         .optional()?
         .ok_or_else(|| ApiError::not_found("member", user_id).with_field("user_id"))
 }
@@ -76,8 +80,9 @@ async fn ensure_not_last_owner(conn: &mut AsyncPgConnection, member: &Member) ->
         .filter(workshop_members::workshop_id.eq(member.workshop_id))
         .filter(workshop_members::role.eq(OWNER))
         .count()
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     if owners <= 1 {
         return Err(ApiError::failed_precondition(
             "LAST_OWNER",
@@ -108,8 +113,9 @@ pub async fn change_role(
                 workshop_members::updated_at.eq(diesel::dsl::now),
             ))
             .returning(Member::as_returning())
-            .get_result(conn)
-            .await?,
+            .load(conn)
+            .await
+            .single()?,
     )
 }
 

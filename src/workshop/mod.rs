@@ -28,7 +28,7 @@ use crate::error::{ApiError, ApiResult, Violations};
 use crate::pagination;
 use crate::proto::workshop as pb;
 use crate::proto::workshop::workshop_server::Workshop as WorkshopRpc;
-use crate::proto::{json_object_to_struct, struct_to_json_object, timestamp};
+use crate::proto::{json_object_to_struct, timestamp};
 use crate::registry::fields::id_field;
 
 /// The Workshop service.
@@ -128,7 +128,7 @@ impl WorkshopRpc for WorkshopService {
             status.map_or("", fields::Status::as_db),
             role.as_deref().unwrap_or(""),
         ]);
-        let after = pagination::decode(&req.page_token, &query)?;
+        let after = self.state.page_tokens.decode(&req.page_token, &query)?;
         let mut conn = self.conn().await?;
         let mut page = workshops::list(
             &mut conn,
@@ -140,7 +140,9 @@ impl WorkshopRpc for WorkshopService {
         )
         .await?;
         let next_page_token =
-            pagination::next_page_token(&mut page, page_size, &query, workshops::key_of);
+            self.state
+                .page_tokens
+                .next_page_token(&mut page, page_size, &query, workshops::key_of);
         let ids: Vec<Uuid> = page.iter().map(|w| w.id).collect();
         let progress = workshops::progress(&mut conn, &ids).await?;
         Ok(Response::new(pb::ListWorkshopsResponse {
@@ -321,13 +323,23 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::ListMembersResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let paging = ChildPage::parse("members", &req.workshop_id, req.page_size, &req.page_token)?;
+        let paging = ChildPage::parse(
+            &self.state.page_tokens,
+            "members",
+            &req.workshop_id,
+            req.page_size,
+            &req.page_token,
+        )?;
         let mut conn = self.conn().await?;
         authorize(&mut conn, paging.workshop, &user, Power::Read, false).await?;
         let mut page =
             members::list(&mut conn, paging.workshop, paging.size + 1, paging.after).await?;
-        let next_page_token =
-            pagination::next_page_token(&mut page, paging.size, &paging.query, members::key_of);
+        let next_page_token = self.state.page_tokens.next_page_token(
+            &mut page,
+            paging.size,
+            &paging.query,
+            members::key_of,
+        );
         Ok(Response::new(pb::ListMembersResponse {
             members: page.into_iter().map(member_to_proto).collect(),
             next_page_token,
@@ -419,14 +431,23 @@ impl WorkshopRpc for WorkshopService {
     ) -> RpcResult<pb::ListSessionsResponse> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let paging =
-            ChildPage::parse("sessions", &req.workshop_id, req.page_size, &req.page_token)?;
+        let paging = ChildPage::parse(
+            &self.state.page_tokens,
+            "sessions",
+            &req.workshop_id,
+            req.page_size,
+            &req.page_token,
+        )?;
         let mut conn = self.conn().await?;
         authorize(&mut conn, paging.workshop, &user, Power::Read, false).await?;
         let mut page =
             sessions::list(&mut conn, paging.workshop, paging.size + 1, paging.after).await?;
-        let next_page_token =
-            pagination::next_page_token(&mut page, paging.size, &paging.query, sessions::key_of);
+        let next_page_token = self.state.page_tokens.next_page_token(
+            &mut page,
+            paging.size,
+            &paging.query,
+            sessions::key_of,
+        );
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: page.into_iter().map(session_to_proto).collect(),
             next_page_token,
@@ -504,6 +525,7 @@ impl WorkshopRpc for WorkshopService {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
         let paging = ChildPage::parse(
+            &self.state.page_tokens,
             "build_packs",
             &req.workshop_id,
             req.page_size,
@@ -513,8 +535,12 @@ impl WorkshopRpc for WorkshopService {
         authorize(&mut conn, paging.workshop, &user, Power::Read, false).await?;
         let mut page =
             build_packs::list(&mut conn, paging.workshop, paging.size + 1, paging.after).await?;
-        let next_page_token =
-            pagination::next_page_token(&mut page, paging.size, &paging.query, build_packs::key_of);
+        let next_page_token = self.state.page_tokens.next_page_token(
+            &mut page,
+            paging.size,
+            &paging.query,
+            build_packs::key_of,
+        );
         Ok(Response::new(pb::ListBuildPacksResponse {
             build_packs: page.into_iter().map(pack_to_proto).collect(),
             next_page_token,
@@ -587,9 +613,12 @@ impl WorkshopService {
     fn step_change(&self, req: pb::UpdateWorkshopStepRequest) -> ApiResult<steps::StepChange> {
         let mut violations = Violations::new();
         let status = violations.check("status", fields::step_status_from_proto(req.status));
-        let output = req
-            .output
-            .map(|output| serde_json::Value::Object(struct_to_json_object(output)));
+        let output = req.output.and_then(|output| {
+            violations.check(
+                "output",
+                crate::proto::checked_struct_to_json(output).map(serde_json::Value::Object),
+            )
+        });
         if let Some(output) = &output {
             let size = serde_json::to_vec(output).map_or(usize::MAX, |b| b.len());
             let max = self.state.workshop.step_output_max_bytes;
@@ -631,11 +660,17 @@ struct ChildPage<K> {
 }
 
 impl<K: serde::de::DeserializeOwned> ChildPage<K> {
-    fn parse(kind: &str, workshop_id: &str, page_size: i32, page_token: &str) -> ApiResult<Self> {
+    fn parse(
+        tokens: &pagination::PageTokens,
+        kind: &str,
+        workshop_id: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> ApiResult<Self> {
         let workshop = id_field("workshop_id", workshop_id)?;
         let size = pagination::page_size(page_size)?;
         let query = pagination::fingerprint(&[kind, workshop_id]);
-        let after = pagination::decode(page_token, &query)?;
+        let after = tokens.decode(page_token, &query)?;
         Ok(Self {
             workshop,
             size,

@@ -4,6 +4,7 @@
 //! starts a new one. Callers hold the workshop's row lock, so two changes
 //! of one user cannot both start a session.
 
+use crate::db::rows::SingleRow as _;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -41,21 +42,25 @@ pub async fn record_activity(
         .filter(sessions::ended_at.is_null())
         .order(sessions::last_activity_at.desc())
         .select(Session::as_select())
-        .first(conn)
+        .limit(1)
+        .load(conn)
         .await
+        .single()
         .optional()?;
     let now: DateTime<Utc> =
         diesel::select(diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>())
-            .get_result(conn)
-            .await?;
+            .load(conn)
+            .await
+            .single()?;
     let gap = chrono::Duration::from_std(gap).unwrap_or(chrono::Duration::MAX);
     if let Some(open) = open {
         if now - open.last_activity_at <= gap {
             return Ok(diesel::update(sessions::table.find(open.id))
                 .set(sessions::last_activity_at.eq(now.max(open.last_activity_at)))
                 .returning(Session::as_returning())
-                .get_result(conn)
-                .await?);
+                .load(conn)
+                .await
+                .single()?);
         }
         diesel::update(sessions::table.find(open.id))
             .set(sessions::ended_at.eq(open.last_activity_at))
@@ -71,8 +76,9 @@ pub async fn record_activity(
             sessions::last_activity_at.eq(now),
         ))
         .returning(Session::as_returning())
-        .get_result(conn)
-        .await?)
+        .load(conn)
+        .await
+        .single()?)
 }
 
 /// The session `id` of `workshop`.
@@ -81,8 +87,10 @@ pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, id: Uuid) -> Api
         .find(id)
         .filter(sessions::workshop_id.eq(workshop))
         .select(Session::as_select())
-        .first(conn)
+        .limit(1)
+        .load(conn)
         .await
+        .single()
         .optional()?
         .ok_or_else(|| ApiError::not_found("session", id).with_field("session_id"))
 }
@@ -98,8 +106,9 @@ pub async fn end(conn: &mut AsyncPgConnection, session: &Session) -> ApiResult<S
     Ok(diesel::update(sessions::table.find(session.id))
         .set(sessions::ended_at.eq(diesel::dsl::now))
         .returning(Session::as_returning())
-        .get_result(conn)
-        .await?)
+        .load(conn)
+        .await
+        .single()?)
 }
 
 /// Keyset of ListSessions: newest first.

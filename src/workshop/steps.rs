@@ -1,5 +1,6 @@
 //! The ten step definitions and each workshop's progress on them.
 
+use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -87,8 +88,10 @@ pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, step: &str) -> A
         .filter(workshop_steps::workshop_id.eq(workshop))
         .filter(workshop_steps::step_id.eq(step))
         .select(STEP_COLUMNS)
-        .first(conn)
+        .limit(1)
+        .load(conn)
         .await
+        .single()
         .optional()?
         .ok_or_else(|| ApiError::not_found("step", step).with_field("step_id"))
 }

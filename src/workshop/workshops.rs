@@ -1,6 +1,7 @@
 //! Workshops: creation under the owner's plan cap, reads with derived
 //! progress, listing, updates, sharing and deletion.
 
+use crate::db::rows::SingleRow as _;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -64,9 +65,9 @@ pub struct Progress {
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> ApiResult<Workshop> {
     let query = workshops::table.find(id).select(Workshop::as_select());
     let found = if lock {
-        query.for_update().first(conn).await
+        query.for_update().limit(1).load(conn).await.single()
     } else {
-        query.first(conn).await
+        query.limit(1).load(conn).await.single()
     };
     found
         .optional()?
@@ -126,8 +127,9 @@ pub async fn create(
     let owned: i64 = workshops::table
         .filter(workshops::owner_id.eq(user.as_str()))
         .count()
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     if owned >= i64::from(cap) {
         return Err(ApiError::new(
             Code::ResourceExhausted,
@@ -146,8 +148,9 @@ pub async fn create(
             workshops::template_id.eq(&new.template_id),
         ))
         .returning(Workshop::as_returning())
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     diesel::insert_into(workshop_members::table)
         .values((
             workshop_members::workshop_id.eq(id),
@@ -274,8 +277,9 @@ pub async fn update(
             workshops::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Workshop::as_returning())
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     Ok(updated)
 }
 
@@ -284,8 +288,9 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Workshop
     Ok(diesel::update(workshops::table.find(id))
         .set(workshops::updated_at.eq(diesel::dsl::now))
         .returning(Workshop::as_returning())
-        .get_result(conn)
-        .await?)
+        .load(conn)
+        .await
+        .single()?)
 }
 
 /// Deletes the workshop and everything under it (foreign keys cascade), and
@@ -331,8 +336,9 @@ pub async fn share(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Worksho
             workshops::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Workshop::as_returning())
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     Ok((workshop, token))
 }
 
@@ -355,8 +361,10 @@ pub async fn find_shared(conn: &mut AsyncPgConnection, token: &str) -> ApiResult
         .filter(workshops::share_token_sha256.eq(token_digest(token)))
         .filter(workshops::visibility.eq("shared"))
         .select(Workshop::as_select())
-        .first(conn)
+        .limit(1)
+        .load(conn)
         .await
+        .single()
         .optional()?
         .ok_or_else(|| ApiError::not_found("shared workshop", "for this token"))
 }

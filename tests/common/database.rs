@@ -11,6 +11,7 @@
 //! (16 → 14 → 7 per second at 1, 2, 4 clients), while schemas do
 //! (15 → 45 → 39 per second).
 
+use atelier::db::rows::SingleRow as _;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -76,8 +77,9 @@ struct Exists {
 async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
     diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
         .bind::<Text, _>(name)
-        .get_result::<Exists>(conn)
+        .load::<Exists>(conn)
         .await
+        .single()
         .expect("query pg_database")
         .exists
 }

@@ -4,6 +4,7 @@
 pub mod database;
 pub mod failing_store;
 
+use atelier::db::rows::SingleRow as _;
 use std::time::Duration;
 
 use atelier::app::{AppState, ServerOptions, serve_grpc};
@@ -94,7 +95,14 @@ impl TestApp {
             storage = Storage::from_store(std::sync::Arc::new(store), "failing test store");
         }
         let pool = atelier::db::build_pool(&database_url, 8, Duration::from_secs(5)).expect("pool");
+        let page_tokens = {
+            let mut conn = pool.get().await.expect("connection");
+            atelier::pagination::PageTokens::load_or_create(&mut conn)
+                .await
+                .expect("page-token key")
+        };
         let state = AppState {
+            page_tokens,
             pool,
             storage,
             limits: options.limits,
@@ -362,8 +370,9 @@ pub async fn count_on(conn: &mut diesel_async::AsyncPgConnection, sql: &str) -> 
         count: i64,
     }
     diesel::sql_query(sql)
-        .get_result::<Count>(conn)
+        .load::<Count>(conn)
         .await
+        .single()
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .count
 }

@@ -151,12 +151,16 @@ async fn run_all(
 ) -> anyhow::Result<()> {
     atelier::db::run_migrations(database_url).await?;
     let objects_dir = work_dir.join("objects");
+    let pool = atelier::db::build_pool(
+        database_url,
+        common.database_pool_size,
+        common.database_timeout(),
+    )?;
+    let page_tokens =
+        atelier::pagination::PageTokens::load_or_create(&mut *pool.get().await?).await?;
     let state = AppState {
-        pool: atelier::db::build_pool(
-            database_url,
-            common.database_pool_size,
-            common.database_timeout(),
-        )?,
+        pool,
+        page_tokens,
         storage: Storage::open(None, work_dir)?,
         limits: common.content_limits(),
         outbox_metrics: std::sync::Arc::default(),

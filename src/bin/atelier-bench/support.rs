@@ -1,6 +1,7 @@
 //! What the benchmarks share: a seeded random source, a Zipf sampler,
 //! skills made in bulk, an in-process server, clients and percentiles.
 
+use atelier::db::rows::SingleRow as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -113,8 +114,9 @@ pub fn pgbench() -> Option<std::path::PathBuf> {
 pub async fn pending_events(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
     let row: Count =
         diesel::sql_query("SELECT count(*) AS count FROM outbox WHERE dead_at IS NULL")
-            .get_result(conn)
-            .await?;
+            .load(conn)
+            .await
+            .single()?;
     Ok(row.count)
 }
 
@@ -122,8 +124,9 @@ pub async fn pending_events(conn: &mut AsyncPgConnection) -> anyhow::Result<i64>
 pub async fn total_uses(conn: &mut AsyncPgConnection, skill: Uuid) -> anyhow::Result<i64> {
     let row: Count = diesel::sql_query("SELECT total_uses AS count FROM skills WHERE id = $1")
         .bind::<SqlUuid, _>(skill)
-        .get_result(conn)
-        .await?;
+        .load(conn)
+        .await
+        .single()?;
     Ok(row.count)
 }
 

@@ -2,6 +2,7 @@
 //! verification hashes, beside `openssl dgst -sha256` over the same files
 //! in the same run.
 
+use atelier::db::rows::SingleRow as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -172,8 +173,9 @@ async fn check_all_verified(
          WHERE v.skill_id = $1 AND f.state = 'verified'",
     )
     .bind::<SqlUuid, _>(skill)
-    .get_result(conn)
-    .await?;
+    .load(conn)
+    .await
+    .single()?;
     anyhow::ensure!(
         row.verified == files as i64,
         "{} of {files} versions verified",
