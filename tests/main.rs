@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod benchmark_smoke;
+mod durability;
 mod health;
 mod outbox;
 mod reflection;
