@@ -12,6 +12,7 @@ use crate::pagination;
 use crate::proto::admin as pb;
 use crate::proto::admin::outbox_server::Outbox;
 use crate::proto::{json_object_to_struct, timestamp};
+use crate::registry::scrub;
 
 /// Most ids one RetryDeadEvents may name.
 pub const MAX_RETRY_IDS: usize = 1000;
@@ -32,6 +33,10 @@ impl Outbox for OutboxService {
         caller(&request)?;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         let counts = admin::counts(&mut conn).await.map_err(ApiError::from)?;
+        let scrub = scrub::load(&mut conn).await.map_err(ApiError::from)?;
+        let damaged_versions = scrub::damaged_versions(&mut conn)
+            .await
+            .map_err(ApiError::from)?;
         let oldest_pending_age = counts.oldest_pending.map(|oldest| {
             let age = (chrono::Utc::now() - oldest).max(chrono::TimeDelta::zero());
             prost_types::Duration {
@@ -45,6 +50,17 @@ impl Outbox for OutboxService {
             dead_count: counts.dead,
             processed_since_start: self.state.outbox_metrics.snapshot().into_iter().collect(),
             start_time: Some(timestamp(self.state.outbox_metrics.started_at)),
+            scrub: Some(pb::ScrubProgress {
+                pass_start_time: scrub.pass_started_at.map(timestamp),
+                pass_versions_checked: scrub.pass_versions,
+                pass_bytes_checked: scrub.pass_bytes,
+                pass_damaged_count: scrub.pass_damaged,
+                last_full_pass_time: scrub.last_pass_finished_at.map(timestamp),
+                last_full_pass_versions: scrub.last_pass_versions,
+                last_full_pass_damaged_count: scrub.last_pass_damaged,
+                damaged_versions,
+                swept_objects: scrub.swept_objects,
+            }),
         }))
     }
 

@@ -219,10 +219,10 @@ async fn serve(
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let worker = (!config.no_worker).then(|| {
-            tokio::spawn(outbox::run_worker(
+            tokio::spawn(run_background_work(
                 state.clone(),
                 config.worker.clone(),
-                Some(database.url.clone()),
+                database.url.clone(),
                 shutdown.clone(),
             ))
         });
@@ -289,12 +289,29 @@ async fn work(
     let database = Database::open(common).await?;
     let result = async {
         let state = open_state(common, &database).await?;
-        outbox::run_worker(state, config.clone(), Some(database.url.clone()), shutdown).await;
+        run_background_work(state, config.clone(), database.url.clone(), shutdown).await;
         Ok(())
     }
     .await;
     database.close().await?;
     result
+}
+
+/// The background work of `serve` and `worker`: the outbox worker and the
+/// content scrub, until shutdown.
+async fn run_background_work(
+    state: AppState,
+    config: WorkerConfig,
+    database_url: String,
+    shutdown: Shutdown,
+) {
+    let scrub = tokio::spawn(crate::registry::scrub::run(
+        state.clone(),
+        config.scrub.clone(),
+        shutdown.clone(),
+    ));
+    outbox::run_worker(state, config, Some(database_url), shutdown).await;
+    let _ = scrub.await;
 }
 
 /// How the gRPC server behaves, beyond what it serves.

@@ -384,6 +384,43 @@ pub struct WorkerConfig {
     #[arg(long, env = "ATELIER_OUTBOX_MAX_ATTEMPTS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub outbox_max_attempts: u32,
+
+    /// The content scrub the worker runs beside the outbox.
+    #[command(flatten)]
+    pub scrub: ScrubConfig,
+}
+
+/// Settings of the content scrub: the background re-verification of all
+/// stored content, and the sweep of staged uploads and unreferenced content.
+#[derive(Debug, Clone, Args)]
+pub struct ScrubConfig {
+    /// Bytes of stored content the scrub hashes per second, at most; 0
+    /// turns the scrub (and its sweeps) off. A full pass takes the total
+    /// content size divided by this, plus the pause.
+    #[arg(long, env = "ATELIER_SCRUB_BYTES_PER_SEC", default_value_t = 8 * 1024 * 1024)]
+    pub scrub_bytes_per_sec: u64,
+
+    /// Seconds between the end of one scrub pass and the start of the next.
+    #[arg(long, env = "ATELIER_SCRUB_PAUSE_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(0..=30 * 24 * 3600))]
+    pub scrub_pause_secs: u64,
+
+    /// Age after which a staged upload (`uploads/`) or content no version
+    /// references is removed by the sweep at the start of each pass.
+    #[arg(long, env = "ATELIER_STAGING_TTL_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(0..=30 * 24 * 3600))]
+    pub staging_ttl_secs: u64,
+}
+
+impl ScrubConfig {
+    /// No scrub at all (tests and benchmarks that drive it themselves).
+    pub fn disabled() -> Self {
+        Self {
+            scrub_bytes_per_sec: 0,
+            scrub_pause_secs: 3600,
+            staging_ttl_secs: 3600,
+        }
+    }
 }
 
 impl CommonConfig {

@@ -180,10 +180,37 @@ diesel::joinable!(workshop_members -> workshops (workshop_id));
 diesel::joinable!(workshop_steps -> step_definitions (step_id));
 diesel::joinable!(workshop_steps -> workshops (workshop_id));
 
+diesel::table! {
+    content_scrub (singleton) {
+        singleton -> Bool,
+        cursor_version_id -> Nullable<Uuid>,
+        pass_started_at -> Nullable<Timestamptz>,
+        pass_versions -> Int8,
+        pass_bytes -> Int8,
+        pass_damaged -> Int8,
+        last_pass_finished_at -> Nullable<Timestamptz>,
+        last_pass_versions -> Int8,
+        last_pass_damaged -> Int8,
+        swept_objects -> Int8,
+        lease_holder -> Nullable<Uuid>,
+        leased_until -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        secret -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     build_packs,
+    content_scrub,
     outbox,
     ratings,
+    server_secrets,
     sessions,
     skill_version_verifications,
     skill_versions,

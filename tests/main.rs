@@ -14,5 +14,6 @@ mod registry_ratings_usage;
 mod registry_skills;
 mod registry_versions;
 mod schema;
+mod self_healing;
 mod server_lifecycle;
 mod workshop;

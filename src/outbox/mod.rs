@@ -24,7 +24,7 @@
 pub mod admin;
 mod aggregates;
 mod build_pack_jobs;
-mod content_jobs;
+pub mod content_jobs;
 pub mod events;
 
 use std::collections::BTreeMap;
@@ -279,9 +279,11 @@ pub async fn drain_batch(state: &AppState, config: &WorkerConfig) -> ApiResult<u
 
     for (event, job) in jobs {
         let outcome = match &job {
-            Job::Verify { version_id } => content_jobs::verify(state, *version_id).await,
+            Job::Verify { version_id } => content_jobs::verify(state, *version_id).await.map(drop),
             Job::DeleteUnreferenced { object_key, sha256 } => {
-                content_jobs::delete_unreferenced(state, object_key, sha256).await
+                content_jobs::delete_unreferenced(state, object_key, sha256)
+                    .await
+                    .map(drop)
             }
             Job::RenderBuildPack { pack_id } => {
                 build_pack_jobs::render_build_pack(state, *pack_id).await

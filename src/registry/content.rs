@@ -155,15 +155,33 @@ impl StagedContent {
     }
 }
 
+/// What a verified read found wrong with stored content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    /// The object is gone.
+    Missing,
+    /// The bytes hash to `found`, not to the expected SHA-256.
+    Mismatch {
+        /// The SHA-256 the stored bytes have now.
+        found: String,
+    },
+}
+
 /// Streams the object at `key` in chunks into a channel, hashing as it
-/// goes; when the bytes do not hash to `sha256` (or the object is gone) the
-/// stream ends with DATA_LOSS instead of completing. Stops when the
-/// receiver goes away.
-pub fn stream_verified(
+/// goes; when the bytes do not hash to `sha256` (or the object is gone)
+/// `on_damage` runs — so the damage is recorded before the caller hears of
+/// it — and the stream ends with DATA_LOSS instead of completing. Stops
+/// when the receiver goes away.
+pub fn stream_verified<F, Fut>(
     storage: &Storage,
     key: Path,
     sha256: String,
-) -> mpsc::Receiver<Result<Bytes, Status>> {
+    on_damage: F,
+) -> mpsc::Receiver<Result<Bytes, Status>>
+where
+    F: FnOnce(Damage) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let (sender, receiver) = mpsc::channel(4);
     let store = storage.store().clone();
     tokio::spawn(async move {
@@ -173,6 +191,7 @@ pub fn stream_verified(
         let mut stream = match store.get(&key).await {
             Ok(result) => result.into_stream(),
             Err(object_store::Error::NotFound { .. }) => {
+                on_damage(Damage::Missing).await;
                 let _ = sender
                     .send(Err(data_loss(format!(
                         "the stored content {key} is missing"
@@ -207,11 +226,11 @@ pub fn stream_verified(
         let found = hex(&hasher.finalize());
         if found != sha256 {
             tracing::error!(key = %key, expected = %sha256, found = %found, "stored content does not match its hash");
-            let _ = sender
-                .send(Err(data_loss(format!(
-                    "the stored content does not match its SHA-256 (expected {sha256}, found {found})"
-                ))))
-                .await;
+            let message = format!(
+                "the stored content does not match its SHA-256 (expected {sha256}, found {found})"
+            );
+            on_damage(Damage::Mismatch { found }).await;
+            let _ = sender.send(Err(data_loss(message))).await;
             return;
         }
         if !pending.is_empty() {

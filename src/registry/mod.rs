@@ -10,6 +10,7 @@ pub mod front_matter;
 pub mod listing;
 pub mod new_version;
 pub mod ratings;
+pub mod scrub;
 pub mod skills;
 pub mod usage;
 pub mod versions;
@@ -353,8 +354,13 @@ impl SkillRegistry for RegistryService {
         let view = versions::find(&mut conn, skill_id, number).await?;
         drop(conn);
         let key = object_store::path::Path::from(view.version.object_key.as_str());
-        let chunks =
-            content::stream_verified(&self.state.storage, key, view.version.sha256.clone());
+        let (state, version_id) = (self.state.clone(), view.version.id);
+        let chunks = content::stream_verified(
+            &self.state.storage,
+            key,
+            view.version.sha256.clone(),
+            move |damage| async move { versions::report_damage(&state, version_id, damage).await },
+        );
         let mut first = Some(version_to_proto(view));
         let messages = tokio_stream::wrappers::ReceiverStream::new(chunks).map(move |chunk| {
             chunk.map(|bytes| pb::ReadSkillVersionContentResponse {

@@ -5,9 +5,10 @@ use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::content::Damage;
 use super::skills::{self, Skill};
 use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult};
@@ -55,6 +56,63 @@ impl VersionView {
         self.verification
             .as_ref()
             .is_some_and(|v| v.state == "mismatch" || v.state == "missing")
+    }
+}
+
+/// Records damage a read found in version `version_id`'s stored content —
+/// so it can no longer be published — and asks the worker to verify it
+/// again at once (its verdict replaces this one; a store that failed only
+/// for a moment heals the record). Damage already on record is not
+/// reported twice, so many readers of one damaged version queue one check.
+/// Best effort: a failure is logged; the reader gets its DATA_LOSS anyway.
+pub async fn report_damage(state: &crate::app::AppState, version_id: Uuid, damage: Damage) {
+    use crate::outbox::content_jobs::{self, Verified};
+    let (verified, found) = match &damage {
+        Damage::Missing => (Verified::Missing, None),
+        Damage::Mismatch { found } => (Verified::Mismatch, Some(found.as_str())),
+    };
+    let outcome: ApiResult<()> = async {
+        let mut conn = state.pool.get().await?;
+        conn.transaction(async |conn| {
+            let known: Option<Verification> = skill_version_verifications::table
+                .find(version_id)
+                .select(Verification::as_select())
+                .for_update()
+                .load(conn)
+                .await
+                .single_optional()?;
+            let state_name = if verified == Verified::Missing {
+                "missing"
+            } else {
+                "mismatch"
+            };
+            if known.is_some_and(|k| k.state == state_name && k.found_sha256.as_deref() == found) {
+                return Ok(());
+            }
+            match content_jobs::record(conn, version_id, verified, found).await {
+                // The version was deleted meanwhile: nothing to record.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                    _,
+                )) => return Ok(()),
+                other => other?,
+            }
+            events::enqueue(
+                conn,
+                &[NewEvent::new(
+                    events::CONTENT_VERIFY,
+                    version_id,
+                    serde_json::json!({}),
+                )],
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+    .await;
+    if let Err(error) = outcome {
+        tracing::warn!(version.id = %version_id, %error, "could not record damage a read found");
     }
 }
 

@@ -202,6 +202,7 @@ impl TestApp {
             outbox_poll_interval_ms: 10,
             outbox_lease_secs: 30,
             outbox_max_attempts: 3,
+            scrub: atelier::config::ScrubConfig::disabled(),
             outbox_linger_ms: 0,
         };
         let tasks: Vec<_> = (0..workers)
@@ -236,6 +237,7 @@ impl TestApp {
             outbox_poll_interval_ms: poll_ms,
             outbox_lease_secs: 30,
             outbox_max_attempts: 3,
+            scrub: atelier::config::ScrubConfig::disabled(),
             outbox_linger_ms: 0,
         };
         tokio::spawn(atelier::outbox::run_worker(
@@ -244,6 +246,19 @@ impl TestApp {
             Some(self.database_url.clone()),
             self.shutdown.clone(),
         ));
+    }
+
+    /// Runs one whole content scrub pass now (no rate limit), removing
+    /// staged and unreferenced objects older than `staging_ttl_secs`.
+    pub async fn scrub_pass(&self, staging_ttl_secs: u64) -> atelier::registry::scrub::ScrubState {
+        let config = atelier::config::ScrubConfig {
+            scrub_bytes_per_sec: u64::MAX,
+            scrub_pause_secs: 0,
+            staging_ttl_secs,
+        };
+        atelier::registry::scrub::full_pass(&self.state, &config)
+            .await
+            .expect("scrub pass")
     }
 
     /// Signals shutdown as SIGTERM would, without waiting.

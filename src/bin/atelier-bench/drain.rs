@@ -143,6 +143,7 @@ pub async fn run(
         outbox_poll_interval_ms: 1000,
         outbox_lease_secs: 30,
         outbox_max_attempts: 10,
+        scrub: atelier::config::ScrubConfig::disabled(),
         outbox_linger_ms: 0,
     };
     for workers in [1, 2] {

@@ -342,6 +342,7 @@ fn worker_config(linger_ms: u64) -> WorkerConfig {
         outbox_poll_interval_ms: 1000,
         outbox_lease_secs: 30,
         outbox_max_attempts: 10,
+        scrub: atelier::config::ScrubConfig::disabled(),
         outbox_linger_ms: linger_ms,
     }
 }

@@ -77,6 +77,7 @@ pub async fn run(
         outbox_poll_interval_ms: 1000,
         outbox_lease_secs: 300,
         outbox_max_attempts: 10,
+        scrub: atelier::config::ScrubConfig::disabled(),
         outbox_linger_ms: 0,
     };
     let started = Instant::now();
