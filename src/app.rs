@@ -17,7 +17,7 @@ use crate::config::{
     Cli, Command, CommonConfig, ContentLimits, OutboxCommand, ServeConfig, UsageCounters,
     WorkerConfig,
 };
-use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres};
+use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres, Supervisor};
 use crate::db::{self, DbPool};
 use crate::proto::admin::outbox_server::OutboxServer;
 use crate::proto::registry::skill_registry_server::SkillRegistryServer;
@@ -85,12 +85,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The PostgreSQL this process uses: the configured server, or the
-/// embedded cluster it runs itself (and must stop on the way out).
+/// embedded cluster it runs (and restarts if it dies) itself, and must stop
+/// on the way out.
 #[derive(Debug)]
 pub struct Database {
     /// Where to connect.
     pub url: String,
-    embedded: Option<EmbeddedPostgres>,
+    embedded: Option<Supervisor>,
 }
 
 impl Database {
@@ -115,19 +116,22 @@ impl Database {
             elapsed_ms = started.elapsed().as_millis(),
             "embedded PostgreSQL is running"
         );
+        let url = cluster.url(embedded::DATABASE);
+        let admin_url = cluster.url("postgres");
         let database = Self {
-            url: cluster.url(embedded::DATABASE),
-            embedded: Some(cluster),
+            url,
+            embedded: Some(Supervisor::watch(cluster)),
         };
-        if let Some(cluster) = &database.embedded {
-            create_database_if_missing(&cluster.url("postgres"), embedded::DATABASE).await?;
+        if let Err(error) = create_database_if_missing(&admin_url, embedded::DATABASE).await {
+            let _ = database.close().await;
+            return Err(error);
         }
         Ok(database)
     }
 
     /// Stops the embedded cluster, if we run one.
-    pub async fn close(mut self) -> anyhow::Result<()> {
-        if let Some(cluster) = self.embedded.as_mut() {
+    pub async fn close(self) -> anyhow::Result<()> {
+        if let Some(cluster) = self.embedded {
             cluster.stop().await?;
             tracing::info!("embedded PostgreSQL stopped");
         }

@@ -39,14 +39,31 @@ struct RunningServer {
 
 impl RunningServer {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let child = atelier(data_dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn atelier");
         Self { child, port }
+    }
+
+    /// The overall health status now (`None` when the call fails).
+    async fn health(&self) -> Option<i32> {
+        let channel = Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
+            .expect("uri")
+            .connect_lazy();
+        HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .ok()
+            .map(|response| response.into_inner().status)
     }
 
     /// Waits until health says SERVING; returns how long that took.
@@ -154,6 +171,98 @@ async fn a_postgres_left_running_by_a_crash_is_recovered() {
     assert_eq!(running_postmaster(&data_dir), None);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_embedded_postgres_is_restarted_and_serving_resumes() {
+    use atelier::proto::registry::skill_registry_client::SkillRegistryClient;
+    use atelier::proto::registry::{CreateSkillRequest, SkillCategory};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let mut server = RunningServer::start_with(&data_dir, &["--health-interval-ms", "50"]);
+    server.wait_serving().await;
+    let first = running_postmaster(&data_dir).expect("postmaster");
+
+    kill(Pid::from_raw(first), Signal::SIGKILL).expect("kill the postmaster");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut saw_not_serving = false;
+    loop {
+        match server.health().await {
+            Some(1) if saw_not_serving => break,
+            Some(1) => {}
+            _ => saw_not_serving = true,
+        }
+        assert!(Instant::now() < deadline, "not SERVING again within 30 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = running_postmaster(&data_dir).expect("restarted");
+    assert_ne!(second, first, "a new postmaster runs");
+
+    // Writes work again, through the same pool.
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", server.port))
+        .expect("uri")
+        .connect_lazy();
+    let mut request = tonic::Request::new(CreateSkillRequest {
+        slug: "after-restart".to_owned(),
+        name: "After".to_owned(),
+        description: "A restart".to_owned(),
+        category: SkillCategory::Prompt.into(),
+        hours_saved: None,
+        request_id: String::new(),
+    });
+    request
+        .metadata_mut()
+        .insert("x-user-id", "ada".parse().expect("ascii"));
+    let mut registry = SkillRegistryClient::new(channel);
+    let mut created = registry.create_skill(request).await;
+    // The first call may meet a pooled connection of the dead server.
+    if created.is_err() {
+        let mut retry = tonic::Request::new(CreateSkillRequest {
+            slug: "after-restart".to_owned(),
+            name: "After".to_owned(),
+            description: "A restart".to_owned(),
+            category: SkillCategory::Prompt.into(),
+            hours_saved: None,
+            request_id: String::new(),
+        });
+        retry
+            .metadata_mut()
+            .insert("x-user-id", "ada".parse().expect("ascii"));
+        created = registry.create_skill(retry).await;
+    }
+    created.expect("a write after the restart");
+    server.terminate().await;
+    assert_eq!(running_postmaster(&data_dir), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_start_after_an_unclean_stop_ignores_a_stale_postmaster_pid() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let mut crashed = RunningServer::start(&data_dir);
+    crashed.wait_serving().await;
+    let postmaster = running_postmaster(&data_dir).expect("postmaster");
+    // Both die at once (a power cut of the container): the pid file still
+    // says "ready", the socket file is still there.
+    crashed.signal(Signal::SIGKILL);
+    kill(Pid::from_raw(postmaster), Signal::SIGKILL).expect("kill the postmaster");
+    let _ = crashed.child.wait();
+    while kill(Pid::from_raw(postmaster), None).is_ok() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid_file = data_dir.join("postgres/postmaster.pid");
+    let stale = std::fs::read_to_string(&pid_file).expect("a stale pid file");
+    assert!(stale.contains("ready"), "{stale}");
+    // Worse: its pid now belongs to a live process that is no postmaster.
+    let mut lines: Vec<String> = stale.lines().map(str::to_owned).collect();
+    lines[0] = std::process::id().to_string();
+    std::fs::write(&pid_file, lines.join("\n") + "\n").expect("rewrite the pid file");
+
+    let mut recovered = RunningServer::start(&data_dir);
+    recovered.wait_serving().await;
+    assert!(running_postmaster(&data_dir).is_some_and(|pid| pid != postmaster));
+    recovered.terminate().await;
+    assert_eq!(running_postmaster(&data_dir), None);
+}
+
 #[test]
 fn migrate_applies_then_finds_nothing_to_do() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -189,8 +298,8 @@ fn without_postgres_binaries_it_says_what_to_do_in_one_sentence() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
 
-#[test]
-fn a_data_dir_the_postgres_user_cannot_reach_is_named() {
+#[tokio::test(flavor = "multi_thread")]
+async fn as_root_a_data_dir_in_a_private_home_still_serves_from_a_reachable_cluster() {
     if !nix::unistd::Uid::effective().is_root() {
         eprintln!("skipped: only root hands the cluster to the postgres user");
         return;
@@ -200,12 +309,28 @@ fn a_data_dir_the_postgres_user_cannot_reach_is_named() {
     let private = dir.path().join("private-home");
     std::fs::create_dir(&private).expect("mkdir");
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    let output = atelier(&private.join("data"))
-        .arg("migrate")
-        .output()
-        .expect("run atelier");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot reach"), "{stderr}");
-    assert!(stderr.contains("private-home"), "{stderr}");
+    let data_dir = private.join("data");
+
+    let mut first = RunningServer::start(&data_dir);
+    first.wait_serving().await;
+    first.terminate().await;
+    let location = std::fs::read_to_string(data_dir.join("postgres.location"))
+        .expect("the data dir says where its cluster is");
+    let cluster = std::path::PathBuf::from(location.trim());
+    assert!(
+        cluster.starts_with("/var/lib/atelier"),
+        "{}",
+        cluster.display()
+    );
+    assert!(cluster.join("postgres/PG_VERSION").exists());
+
+    // A restart finds the same cluster (and its data).
+    let mut second = RunningServer::start(&data_dir);
+    second.wait_serving().await;
+    second.terminate().await;
+    assert_eq!(
+        std::fs::read_to_string(data_dir.join("postgres.location")).expect("location"),
+        location
+    );
+    std::fs::remove_dir_all(&cluster).expect("remove the relocated cluster");
 }

@@ -6,8 +6,14 @@
 //! first use and reused after, and listens only on a Unix socket (no TCP
 //! port, so it never collides with another server). PostgreSQL refuses to
 //! run as root; when we are root the cluster runs as the `postgres` system
-//! user. A cluster left running by a crashed process is stopped and started
-//! afresh. The test harness uses the same code for its shared cluster.
+//! user, and when that user cannot reach the data directory (a checkout in
+//! root's mode-700 home) the cluster lives in a directory derived from the
+//! data directory under `/var/lib/atelier`, recorded in
+//! `<data dir>/postgres.location`. A cluster left running by a crashed
+//! process is stopped and started afresh; a stale `postmaster.pid` whose
+//! process is not our postmaster is removed. [`Supervisor`] restarts a
+//! cluster that dies while the server runs. The test harness uses the same
+//! code for its shared cluster.
 
 use std::fs;
 use std::io;
@@ -138,22 +144,22 @@ impl EmbeddedPostgres {
             Some(_) => return Err(EmbeddedError::BinariesNotFound),
             None => find_bin_dir().ok_or(EmbeddedError::BinariesNotFound)?,
         };
-        let run_as = if Uid::effective().is_root() {
+        let dir_lock = lock_data_dir(&root)?;
+        let (run_as, cluster_root) = if Uid::effective().is_root() {
             let user = User::from_name(SUPERUSER)
                 .ok()
                 .flatten()
                 .ok_or(EmbeddedError::NoPostgresUser)?;
-            check_reachable(&root, user.uid, user.gid)?;
-            Some((user.uid, user.gid))
+            let cluster_root = reachable_cluster_root(&root, user.uid, user.gid)?;
+            (Some((user.uid, user.gid)), cluster_root)
         } else {
-            None
+            (None, root.clone())
         };
-        let dir_lock = lock_data_dir(&root)?;
-        let pgdata = root.join("postgres");
+        let pgdata = cluster_root.join("postgres");
         let socket_dir = socket_dir_for(&pgdata);
         Ok(Self {
             _dir_lock: dir_lock,
-            log_path: root.join("postgres.log"),
+            log_path: cluster_root.join("postgres.log"),
             pgdata,
             socket_dir,
             bin_dir,
@@ -286,34 +292,56 @@ impl EmbeddedPostgres {
     /// A server still running from a process that crashed holds the data
     /// directory; stop it so we can start our own. (Our caller holds the data
     /// directory lock, so such a server cannot belong to a live atelier.)
-    /// A `postmaster.pid` whose process is gone is left to PostgreSQL, which
-    /// recognises and replaces a stale lock file by itself.
+    /// A `postmaster.pid` whose process is not a postmaster of this cluster
+    /// — gone, or its pid reused by another process, possibly another
+    /// PostgreSQL's — is stale: it is removed, with the socket lock file,
+    /// so neither PostgreSQL nor our readiness check mistakes it for a
+    /// running server.
     async fn stop_stale_server(&self) -> Result<(), EmbeddedError> {
         let pid_file = self.pgdata.join("postmaster.pid");
         let Ok(contents) = fs::read_to_string(&pid_file) else {
             return Ok(());
         };
-        let Some(pid) = contents
+        let pid = contents
             .lines()
             .next()
-            .and_then(|l| l.trim().parse::<i32>().ok())
-        else {
-            return Ok(());
-        };
-        if !is_postgres_process(pid) {
-            return Ok(());
+            .and_then(|l| l.trim().parse::<i32>().ok());
+        if let Some(pid) = pid
+            && is_postmaster_of(pid, &self.pgdata)
+        {
+            tracing::warn!(pid, pgdata = %self.pgdata.display(), "stopping a PostgreSQL left running by an earlier process");
+            let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+            let deadline = Instant::now() + STARTUP_TIMEOUT;
+            while is_postmaster_of(pid, &self.pgdata) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if is_postmaster_of(pid, &self.pgdata) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
         }
-        tracing::warn!(pid, pgdata = %self.pgdata.display(), "stopping a PostgreSQL left running by an earlier process");
-        let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        while is_postgres_process(pid) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if is_postgres_process(pid) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        if pid_file.exists() {
+            tracing::warn!(pid = ?pid, pgdata = %self.pgdata.display(), "removing a stale postmaster.pid left by an unclean stop");
+            for stale in [
+                pid_file,
+                self.socket_dir.join(format!("{SOCKET_FILE}.lock")),
+            ] {
+                match fs::remove_file(&stale) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err(format!("removing {}", stale.display()))(e)),
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Takes the exit status of a postmaster that has died, so the cluster
+    /// can be started again; `None` while it runs (or was never started).
+    pub fn reap(&mut self) -> Option<std::process::ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        Some(status)
     }
 
     fn prepare_socket_dir(&self) -> Result<(), EmbeddedError> {
@@ -332,8 +360,16 @@ impl EmbeddedPostgres {
     async fn wait_until_ready(&mut self) -> Result<(), EmbeddedError> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let pid_file = self.pgdata.join("postmaster.pid");
+        let our_pid = self.child.as_ref().and_then(Child::id).map(pid_i32);
         loop {
+            // Ours, not a stale file from an earlier run that also says
+            // "ready" (and whose socket file may still be there).
             if let Ok(contents) = fs::read_to_string(&pid_file)
+                && contents
+                    .lines()
+                    .next()
+                    .and_then(|l| l.trim().parse::<i32>().ok())
+                    == our_pid
                 && contents.lines().nth(7).is_some_and(|l| l.trim() == "ready")
                 && self.socket_dir.join(SOCKET_FILE).exists()
             {
@@ -388,6 +424,79 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
+/// How often the supervisor looks at the postmaster.
+const SUPERVISE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Longest wait between two failed restarts.
+const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Keeps a started cluster running: when its postmaster dies (killed, out
+/// of memory, a crash), the supervisor logs how it ended and starts it
+/// again — PostgreSQL recovers from its WAL — backing off while restarts
+/// fail. Connections to the dead server fail meanwhile (the pool and the
+/// health probe see it, health goes NOT_SERVING) and work again once it is
+/// back.
+#[derive(Debug)]
+pub struct Supervisor {
+    cluster: std::sync::Arc<tokio::sync::Mutex<EmbeddedPostgres>>,
+    stop: crate::shutdown::Shutdown,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Supervisor {
+    /// Supervises `cluster`, which must have been started.
+    pub fn watch(cluster: EmbeddedPostgres) -> Self {
+        let cluster = std::sync::Arc::new(tokio::sync::Mutex::new(cluster));
+        let stop = crate::shutdown::Shutdown::new();
+        let task = tokio::spawn(supervise(cluster.clone(), stop.clone()));
+        Self {
+            cluster,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops supervising, then stops the cluster.
+    pub async fn stop(self) -> Result<(), EmbeddedError> {
+        self.stop.trigger();
+        let _ = self.task.await;
+        self.cluster.lock().await.stop().await
+    }
+}
+
+async fn supervise(
+    cluster: std::sync::Arc<tokio::sync::Mutex<EmbeddedPostgres>>,
+    stop: crate::shutdown::Shutdown,
+) {
+    let mut backoff = SUPERVISE_INTERVAL;
+    let mut wait = SUPERVISE_INTERVAL;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.wait() => return,
+        }
+        let mut cluster = cluster.lock().await;
+        if let Some(status) = cluster.reap() {
+            tracing::error!(%status, pgdata = %cluster.pgdata.display(), "embedded PostgreSQL exited; restarting it");
+        } else if cluster.child.is_some() {
+            wait = SUPERVISE_INTERVAL;
+            continue;
+        }
+        match cluster.start().await {
+            Ok(()) => {
+                tracing::info!("embedded PostgreSQL is running again");
+                backoff = SUPERVISE_INTERVAL;
+                wait = SUPERVISE_INTERVAL;
+            }
+            Err(error) => {
+                tracing::error!(%error, retry_in_ms = backoff.as_millis(), "embedded PostgreSQL did not restart");
+                wait = backoff;
+                backoff = (backoff * 2).min(MAX_RESTART_BACKOFF);
+            }
+        }
+    }
+}
+
 /// Takes the data directory's lock, retrying briefly: a process that just
 /// stopped its cluster may still be exiting.
 fn lock_data_dir(root: &Path) -> Result<fs::File, EmbeddedError> {
@@ -421,18 +530,21 @@ fn pid_i32(pid: u32) -> i32 {
     i32::try_from(pid).unwrap_or(i32::MAX)
 }
 
-/// Whether `pid` is a live PostgreSQL server process.
-fn is_postgres_process(pid: i32) -> bool {
-    if kill(Pid::from_raw(pid), None).is_err() {
+/// Whether `pid` is a live PostgreSQL process serving the cluster in
+/// `pgdata`: PostgreSQL's processes work in their data directory, so the
+/// process's working directory tells (a reused pid, even one of another
+/// PostgreSQL, does not pass). Without /proc, the pid file is trusted.
+fn is_postmaster_of(pid: i32, pgdata: &Path) -> bool {
+    if pid <= 0 || kill(Pid::from_raw(pid), None).is_err() {
         return false;
     }
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|cmdline| {
-            let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
-            argv0.ends_with(b"postgres") || argv0.starts_with(b"postgres")
-        })
-        // Without /proc, trust the pid file.
-        .unwrap_or(true)
+    match fs::read_link(format!("/proc/{pid}/cwd")) {
+        Ok(cwd) => fs::canonicalize(pgdata).is_ok_and(|ours| cwd == ours),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => !Path::new("/proc/self").exists(),
+        // Alive but unreadable: not a process of ours (ours run as us or
+        // as the postgres user, both readable to root).
+        Err(_) => false,
+    }
 }
 
 /// The socket directory for a cluster: the data directory itself unless the
@@ -446,6 +558,45 @@ fn socket_dir_for(pgdata: &Path) -> PathBuf {
     let digest = Sha256::digest(pgdata.as_os_str().as_encoded_bytes());
     let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     std::env::temp_dir().join(format!("atelier-pg-{short}"))
+}
+
+/// Where root keeps clusters whose data directory the `postgres` user
+/// cannot reach.
+const RELOCATED_CLUSTERS: &str = "/var/lib/atelier";
+
+/// The file in a data directory that says where its relocated cluster is.
+pub const LOCATION_FILE: &str = "postgres.location";
+
+/// The directory to keep the cluster of data directory `root` in, for a
+/// PostgreSQL running as `uid`/`gid`: `root` itself when that user can
+/// reach it; otherwise (a data directory in root's mode-700 home) a
+/// directory under [`RELOCATED_CLUSTERS`] named after `root`, so every start
+/// from `root` finds the same cluster. The choice is logged and written to
+/// `<root>/postgres.location`.
+fn reachable_cluster_root(root: &Path, uid: Uid, gid: Gid) -> Result<PathBuf, EmbeddedError> {
+    let Err(unreachable) = check_reachable(root, uid, gid) else {
+        return Ok(root.to_path_buf());
+    };
+    let digest = Sha256::digest(root.as_os_str().as_encoded_bytes());
+    let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let relocated = Path::new(RELOCATED_CLUSTERS).join(name);
+    let prepared = fs::create_dir_all(&relocated)
+        .and_then(|()| fs::set_permissions(RELOCATED_CLUSTERS, fs::Permissions::from_mode(0o755)))
+        .and_then(|()| fs::set_permissions(&relocated, fs::Permissions::from_mode(0o755)));
+    if prepared.is_err() || check_reachable(&relocated.join("postgres"), uid, gid).is_err() {
+        return Err(unreachable);
+    }
+    let _ = fs::write(
+        root.join(LOCATION_FILE),
+        format!("{}\n", relocated.display()),
+    );
+    tracing::warn!(
+        data_dir = %root.display(),
+        cluster = %relocated.display(),
+        "the postgres user cannot reach the data directory; its PostgreSQL cluster lives in {} instead",
+        relocated.display()
+    );
+    Ok(relocated)
 }
 
 /// Fails when some directory above `dir` is not searchable by the user that
