@@ -219,9 +219,14 @@ async fn serve(
         if state.usage_counters == UsageCounters::Synchronous {
             tracing::warn!("synchronous usage counters: a benchmark baseline, not for production");
         }
-        let listener = TcpListener::bind(config.listen)
+        let listen = crate::connections::protected_address(
+            config.listen,
+            auth.is_open(),
+            config.allow_open_remote,
+        );
+        let listener = TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let worker = (!config.no_worker).then(|| {
             tokio::spawn(run_background_work(
                 state.clone(),
@@ -234,6 +239,7 @@ async fn serve(
             auth,
             health_interval: config.health_interval(),
             shutdown_grace: config.shutdown_grace(),
+            connections: config.connection_limits(),
         };
         let served = serve_grpc(
             listener,
@@ -327,6 +333,8 @@ pub struct ServerOptions {
     pub health_interval: Duration,
     /// How long in-flight RPCs may finish after shutdown fires.
     pub shutdown_grace: Duration,
+    /// How many connections the server holds, and for how long.
+    pub connections: crate::connections::ConnectionLimits,
 }
 
 /// Serves the atelier services, health and reflection on `listener` until
@@ -386,9 +394,12 @@ pub async fn serve_grpc(
         .add_service(outbox_admin);
     // TCP_NODELAY: without it small responses wait for delayed ACKs
     // (~40 ms per round trip on Linux).
-    let incoming = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(Duration::from_secs(60)));
+    let incoming = crate::connections::limit(
+        TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(Duration::from_secs(60))),
+        options.connections,
+    );
     let serving = router.serve_with_incoming_shutdown(incoming, shutdown.clone().wait_owned());
     tokio::pin!(serving);
     let grace_over = async {

@@ -171,6 +171,28 @@ pub struct ServeConfig {
     )]
     pub auth_tokens: Vec<String>,
 
+    /// In open mode (no auth tokens), listen on the requested address even
+    /// when it is not loopback. Without it, open mode listens on loopback
+    /// only, so an unauthenticated server is never reachable from afar by
+    /// accident.
+    #[arg(long, env = "ATELIER_ALLOW_OPEN_REMOTE")]
+    pub allow_open_remote: bool,
+
+    /// Connections the server holds at once; more are closed on arrival.
+    #[arg(long, env = "ATELIER_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Seconds a new connection has to send its first bytes.
+    #[arg(long, env = "ATELIER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub handshake_timeout_secs: u64,
+
+    /// Seconds without traffic after which a connection is closed.
+    #[arg(long, env = "ATELIER_IDLE_TIMEOUT_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_secs: u64,
+
     /// How often, in milliseconds, health checks probe the database.
     #[arg(long, env = "ATELIER_HEALTH_INTERVAL_MS", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(50..=60_000))]
@@ -307,6 +329,15 @@ struct ServeSettingsOnly {
 }
 
 impl ServeConfig {
+    /// The connection limits of the gRPC server.
+    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout_secs),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
+        }
+    }
+
     /// The settings of `serve` from environment variables and defaults:
     /// what a bare `atelier` (no subcommand) runs with.
     pub fn from_env() -> Result<Self, clap::Error> {

@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod benchmark_smoke;
+mod connections;
 mod durability;
 mod health;
 mod outbox;

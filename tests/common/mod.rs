@@ -35,6 +35,8 @@ pub struct TestAppOptions {
     pub usage_counters: atelier::config::UsageCounters,
     /// Plan caps, output limit and session gap.
     pub workshop: atelier::config::WorkshopPolicy,
+    /// Connection cap and timeouts.
+    pub connections: atelier::connections::ConnectionLimits,
 }
 
 impl Default for TestAppOptions {
@@ -46,6 +48,7 @@ impl Default for TestAppOptions {
             failing_reads: None,
             usage_counters: atelier::config::UsageCounters::default(),
             workshop: atelier::config::WorkshopPolicy::default(),
+            connections: atelier::connections::ConnectionLimits::default(),
         }
     }
 }
@@ -55,6 +58,8 @@ impl Default for TestAppOptions {
 pub struct TestApp {
     /// A channel to the server, for any client.
     pub channel: Channel,
+    /// Where the server listens.
+    pub addr: std::net::SocketAddr,
     shutdown: Shutdown,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     objects: tempfile::TempDir,
@@ -117,6 +122,7 @@ impl TestApp {
             auth: Authenticator::new(&options.auth_tokens).expect("valid tokens"),
             health_interval: options.health_interval,
             shutdown_grace: Duration::from_secs(5),
+            connections: options.connections,
         };
         let server = tokio::spawn(serve_grpc(
             listener,
@@ -132,6 +138,7 @@ impl TestApp {
             .expect("connect to the test server");
         Self {
             channel,
+            addr,
             shutdown,
             server: Some(server),
             objects,

@@ -203,6 +203,7 @@ impl RunningServer {
             auth: Authenticator::new(&[]).map_err(anyhow::Error::msg)?,
             health_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
+            connections: atelier::connections::ConnectionLimits::default(),
         };
         let server = tokio::spawn(serve_grpc(
             listener,
