@@ -49,6 +49,9 @@ pub struct ApiError {
     /// Extra `ErrorInfo.metadata`, e.g. `field` naming the request field an
     /// error is about.
     pub metadata: Vec<(&'static str, String)>,
+    /// How long the caller should wait before retrying, sent as
+    /// `google.rpc.RetryInfo` (UNAVAILABLE and ABORTED).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -60,7 +63,15 @@ impl ApiError {
             message: message.into(),
             violations: Vec::new(),
             metadata: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, asking the caller to retry after `delay`.
+    #[must_use]
+    pub fn retry_after(mut self, delay: std::time::Duration) -> Self {
+        self.retry_after = Some(delay);
+        self
     }
 
     /// The same error, naming the request field it is about (in the message
@@ -86,6 +97,7 @@ impl ApiError {
             message,
             violations,
             metadata: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -119,9 +131,10 @@ impl ApiError {
     }
 
     /// UNAVAILABLE: the database or object store cannot be reached now;
-    /// the caller may retry.
+    /// the caller may retry (RetryInfo says after how long).
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(Code::Unavailable, "BACKEND_UNAVAILABLE", message)
+            .retry_after(std::time::Duration::from_secs(1))
     }
 
     /// INTERNAL: a bug. The cause is logged here and not sent to the caller.
@@ -144,6 +157,9 @@ impl From<ApiError> for Status {
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
         details.set_error_info(error.reason, ERROR_DOMAIN, metadata);
+        if let Some(delay) = error.retry_after {
+            details.set_retry_info(Some(delay));
+        }
         for violation in error.violations {
             details.add_bad_request_violation(violation.field, violation.description);
         }
@@ -156,17 +172,50 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
             Error::NotFound => Self::new(Code::NotFound, "NOT_FOUND", "not found"),
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => {
+                tracing::warn!(%error, "the database connection was lost");
                 Self::unavailable("the database connection was lost; retry")
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if is_server_going_away(info.message()) =>
+            {
+                tracing::warn!(%error, "the database is restarting or refusing connections");
+                Self::unavailable("the database is restarting or busy; retry")
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::new(
                 Code::Aborted,
                 "CONCURRENT_MODIFICATION",
                 "a concurrent change conflicted with this one; retry",
-            ),
+            )
+            .retry_after(std::time::Duration::from_millis(50)),
+            // A commit that failed and could not be rolled back: what the
+            // commit met decides (usually the connection, lost).
+            Error::RollbackErrorOnCommit { commit_error, .. } => Self::from(*commit_error),
+            Error::BrokenTransactionManager => {
+                tracing::warn!("a transaction was cut off mid-way (lost connection)");
+                Self::unavailable("the database connection was lost; retry")
+            }
             other => Self::internal(other),
         }
     }
+}
+
+/// Whether a PostgreSQL error message says the server is going away or not
+/// taking work now (admin or crash shutdown, start-up, recovery, too many
+/// connections): diesel does not pass the SQLSTATE on, only the message,
+/// and these messages are PostgreSQL's own, stable across versions.
+fn is_server_going_away(message: &str) -> bool {
+    const GOING_AWAY: &[&str] = &[
+        "terminating connection",
+        "the database system is",
+        "sorry, too many clients",
+        "canceling statement due to conflict with recovery",
+        "server closed the connection",
+    ];
+    GOING_AWAY.iter().any(|prefix| message.starts_with(prefix))
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
@@ -232,6 +281,22 @@ mod tests {
             .expect("ErrorInfo");
         assert_eq!(info.reason, "NOT_FOUND");
         assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn a_lost_database_is_unavailable_with_retry_info() {
+        let lost = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UnableToSendCommand,
+            Box::new("connection closed".to_owned()),
+        );
+        let status = Status::from(ApiError::from(lost));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.get_error_details().retry_info().is_some());
+        let shutdown = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("terminating connection due to administrator command".to_owned()),
+        );
+        assert_eq!(ApiError::from(shutdown).code, Code::Unavailable);
     }
 
     #[test]
