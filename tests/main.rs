@@ -7,6 +7,7 @@ mod auth;
 mod benchmark_smoke;
 mod connections;
 mod durability;
+mod faults;
 mod health;
 mod outbox;
 mod reflection;

@@ -255,6 +255,11 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// The postmaster's pid while we run it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// Whether the server we started is still running.
     pub fn is_running(&mut self) -> bool {
         self.child
