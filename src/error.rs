@@ -12,6 +12,9 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+/// Field violations one INVALID_ARGUMENT lists at most.
+pub const MAX_VIOLATIONS: usize = 20;
+
 /// The `ErrorInfo.domain` of every error this server returns.
 pub const ERROR_DOMAIN: &str = "atelier";
 
@@ -85,12 +88,22 @@ impl ApiError {
         self
     }
 
-    /// INVALID_ARGUMENT listing every violated field.
-    pub fn invalid(violations: Vec<FieldViolation>) -> Self {
+    /// INVALID_ARGUMENT listing every violated field (the first
+    /// [`MAX_VIOLATIONS`] of them, then how many more there were, so a
+    /// request with 10,000 bad entries gets an answer of a few KiB).
+    pub fn invalid(mut violations: Vec<FieldViolation>) -> Self {
         let message = match violations.as_slice() {
             [only] => format!("invalid {}: {}", only.field, only.description),
             many => format!("{} invalid fields", many.len()),
         };
+        if violations.len() > MAX_VIOLATIONS {
+            let more = violations.len() - MAX_VIOLATIONS;
+            violations.truncate(MAX_VIOLATIONS);
+            violations.push(FieldViolation::new(
+                "",
+                format!("and {more} more problems of the same request"),
+            ));
+        }
         Self {
             code: Code::InvalidArgument,
             reason: "INVALID_ARGUMENT",

@@ -277,4 +277,47 @@ mod tests {
         assert!(page_size(-1).is_err());
         assert!(page_size(501).is_err());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn tokens_round_trip_and_any_change_is_refused(
+                micros in any::<i64>(),
+                user in "\\PC{0,40}",
+                query in "[a-z]{1,12}",
+                flip in any::<prop::sample::Index>(),
+                bit in 0_u8..8,
+            ) {
+                let tokens = PageTokens::new([3; 32]);
+                let token = tokens.encode(&query, &(micros, user.clone()));
+                let decoded: Option<(i64, String)> = tokens.decode(&token, &query).expect("own token");
+                prop_assert_eq!(decoded, Some((micros, user)));
+                let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
+                let at = flip.index(bytes.len());
+                bytes[at] ^= 1 << bit;
+                let altered = URL_SAFE_NO_PAD.encode(bytes);
+                prop_assert!(tokens.decode::<(i64, String)>(&altered, &query).is_err());
+            }
+
+            #[test]
+            fn any_text_as_a_token_is_refused_without_panicking(token in "\\PC{1,200}") {
+                let tokens = PageTokens::new([3; 32]);
+                let error = tokens.decode::<(i64, String)>(&token, "q").expect_err("not ours");
+                prop_assert_eq!(error.violations[0].field.as_str(), "page_token");
+            }
+
+            #[test]
+            fn key_times_are_either_storable_or_refused(micros in any::<i64>()) {
+                match key_time(micros) {
+                    Ok(at) => prop_assert!((1..=9999).contains(&chrono::Datelike::year(&at))),
+                    Err(error) => prop_assert_eq!(error.violations[0].field.as_str(), "page_token"),
+                }
+            }
+        }
+    }
 }

@@ -48,4 +48,46 @@ mod tests {
         assert!(storable("\0").is_err());
         assert!(storable("tail\0").is_err());
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::registry::fields::{BoundedText, search_query};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn a_quote_is_short_whatever_it_quotes(raw in "\\PC{0,300}|\\PC{0,5}\\x00\\PC{0,5}") {
+                // Debug escapes at most 10 bytes a character.
+                prop_assert!(quote(&raw).len() <= QUOTE_MAX_CHARS * 10 + 40);
+            }
+
+            #[test]
+            fn text_with_a_nul_is_never_accepted(
+                before in "\\PC{0,20}",
+                after in "\\PC{0,20}",
+            ) {
+                let raw = format!("{before}\0{after}");
+                prop_assert!(storable(&raw).is_err());
+                prop_assert!(BoundedText::parse(&raw, 100).is_err());
+                prop_assert!(search_query(&raw).is_err());
+            }
+
+            #[test]
+            fn search_queries_never_keep_a_dash_that_negates_nothing(raw in "[-a-z \"!|()]{0,200}") {
+                if let Ok(Some(query)) = search_query(&raw) {
+                    let chars: Vec<char> = query.chars().collect();
+                    for (at, c) in chars.iter().enumerate() {
+                        if *c == '-' {
+                            let joins = at > 0 && chars[at - 1].is_alphanumeric();
+                            let negates = chars.get(at + 1).is_some_and(|n| n.is_alphanumeric() || *n == '"');
+                            prop_assert!(joins || negates, "{query:?}");
+                            prop_assert!(at == 0 || chars[at - 1] != '-', "{query:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

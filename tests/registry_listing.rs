@@ -396,3 +396,64 @@ async fn every_list_query_is_served_by_an_index() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_search_queries_are_answered_or_refused_never_internal() {
+    let app = TestApp::start().await;
+    create(
+        &app,
+        "ada",
+        "search-target",
+        "Search target",
+        "Has some words to find",
+        SkillCategory::Prompt,
+    )
+    .await;
+    // The characters websearch_to_tsquery gives meaning to, in runs: 200
+    // dashes once gave "tsquery stack too small" (INTERNAL).
+    let alphabet = [
+        '-', ' ', '"', '!', '|', '(', ')', '&', ':', '*', 'a', 'o', 'r', '\\',
+    ];
+    let mut queries: Vec<String> = vec![
+        "-".repeat(200),
+        "- ".repeat(100),
+        "a".to_owned() + &" -".repeat(99),
+        "-\"".repeat(100),
+        "!".repeat(200),
+        "(".repeat(200),
+        "a or ".repeat(40),
+        "\"".repeat(200),
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..300 {
+        let len = 150 + (state % 51) as usize;
+        let query: String = (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                alphabet[(state >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        queries.push(query);
+    }
+    for query in queries {
+        let answer = app
+            .registry()
+            .list_skills(as_user(
+                "reader",
+                ListSkillsRequest {
+                    query: query.clone(),
+                    ..ListSkillsRequest::default()
+                },
+            ))
+            .await;
+        if let Err(status) = answer {
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{query:?}: {status:?}"
+            );
+        }
+    }
+}

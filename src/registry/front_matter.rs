@@ -459,4 +459,65 @@ mod tests {
         let error = parse(b"---\nx: *nowhere\n---\n").expect_err("unknown alias");
         assert!(error.contains("line"), "{error}");
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn depth(value: &Value) -> usize {
+            super::super::nesting(value)
+        }
+
+        /// YAML-ish text: indentation, flow brackets, anchors, aliases,
+        /// quotes, NULs — the characters that steer a YAML parser.
+        fn yamlish() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("\n".to_owned()),
+                    Just("  ".to_owned()),
+                    Just("- ".to_owned()),
+                    Just("[".to_owned()),
+                    Just("]".to_owned()),
+                    Just("{".to_owned()),
+                    Just("}".to_owned()),
+                    Just(", ".to_owned()),
+                    Just(": ".to_owned()),
+                    Just("&a ".to_owned()),
+                    Just("*a".to_owned()),
+                    Just("&b ".to_owned()),
+                    Just("*b".to_owned()),
+                    Just("\"".to_owned()),
+                    Just("\0".to_owned()),
+                    Just("? ".to_owned()),
+                    Just("key".to_owned()),
+                    Just("1.5".to_owned()),
+                    "[a-z]{1,8}",
+                ],
+                0..400,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn any_front_matter_is_parsed_within_the_limits_or_refused(body in yamlish()) {
+                let content = format!("---\n{body}\n---\nbody");
+                if let Ok(Some(front)) = parse(content.as_bytes()) {
+                    let metadata = Value::Object(front.metadata);
+                    prop_assert!(depth(&metadata) <= MAX_DEPTH);
+                    prop_assert!(serde_json::to_vec(&metadata).map_or(0, |b| b.len()) <= MAX_METADATA_BYTES);
+                    prop_assert!(!metadata.to_string().contains("\\u0000"));
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                let mut content = b"---\n".to_vec();
+                content.extend(bytes);
+                let _ = parse(&content);
+            }
+        }
+    }
 }

@@ -671,7 +671,8 @@ fn skill_changes(
             other => violations.add(
                 "update_mask",
                 format!(
-                    "{other} is not a field of Skill; use {}",
+                    "{} is not a field of Skill; use {}",
+                    crate::text::quote(other),
                     UPDATABLE_PATHS.join(", ")
                 ),
             ),
@@ -770,5 +771,51 @@ fn version_to_proto(view: VersionView) -> pb::SkillVersion {
         verification_state: state.into(),
         found_sha256,
         verify_time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever paths a mask names, the answer is a change or an
+        /// INVALID_ARGUMENT of bounded size naming `update_mask` — never a
+        /// panic, never an echo of megabytes.
+        #[test]
+        fn any_field_mask_is_a_change_or_a_short_refusal(
+            paths in proptest::collection::vec(
+                prop_oneof![
+                    Just("name".to_owned()),
+                    Just("description".to_owned()),
+                    Just("slug".to_owned()),
+                    Just("hours_saved".to_owned()),
+                    "\\PC{0,3000}",
+                ],
+                0..200,
+            ),
+        ) {
+            let skill = pb::Skill {
+                name: "A name".to_owned(),
+                description: "A description".to_owned(),
+                hours_saved: 2,
+                ..pb::Skill::default()
+            };
+            let mask = prost_types::FieldMask { paths: paths.clone() };
+            let mut violations = Violations::new();
+            skill_changes(&skill, Some(&mask), &mut violations);
+            match violations.finish() {
+                Ok(()) => prop_assert!(paths.iter().all(|p| UPDATABLE_PATHS.contains(&p.as_str()))),
+                Err(error) => {
+                    prop_assert_eq!(error.code, tonic::Code::InvalidArgument);
+                    prop_assert!(error.violations.len() <= crate::error::MAX_VIOLATIONS + 1);
+                    let size: usize = error.violations.iter().map(|v| v.description.len()).sum();
+                    prop_assert!(size < 16 * 1024, "{size} bytes of violations");
+                }
+            }
+        }
     }
 }

@@ -763,7 +763,8 @@ fn workshop_changes(
             other => violations.add(
                 "update_mask",
                 format!(
-                    "`{other}` cannot be updated; paths: title, original_idea, status, visibility"
+                    "{} cannot be updated; paths: title, original_idea, status, visibility",
+                    crate::text::quote(other)
                 ),
             ),
         }
