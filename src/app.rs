@@ -386,6 +386,7 @@ pub async fn serve_grpc(
     tracing::info!(address = %local_addr, "serving gRPC");
     let router = tonic::transport::Server::builder()
         .layer(RpcLogLayer)
+        .layer(crate::transport_errors::TransportErrorsLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -25,4 +25,5 @@ pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
 pub mod text;
+pub mod transport_errors;
 pub mod workshop;

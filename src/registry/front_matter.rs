@@ -86,6 +86,14 @@ pub fn parse(content: &[u8]) -> Result<Option<FrontMatter>, String> {
         ));
     }
     let yaml = yaml_lines.concat();
+    // yaml-rust2 takes a NUL for the end of its input and would quietly
+    // drop everything after it; YAML forbids the character anyway.
+    if let Some(at) = yaml.find('\0') {
+        let line = yaml[..at].matches('\n').count() + 2;
+        return Err(format!(
+            "front matter contains a NUL character, which YAML does not allow (line {line})"
+        ));
+    }
     let mapping = match first_document(&yaml)? {
         None | Some(Value::Null) => return Ok(Some(FrontMatter::default())),
         Some(Value::Object(mapping)) => mapping,
@@ -456,6 +464,8 @@ mod tests {
         assert!(error.contains("NUL"), "{error}");
         let error = parse(b"---\n? [a, b]\n: c\n---\n").expect_err("complex key");
         assert!(error.contains("keys"), "{error}");
+        let raw = parse(b"---\nname: a\0b\ndescription: d\n---\n").expect_err("raw NUL");
+        assert!(raw.contains("NUL") && raw.contains("line 2"), "{raw}");
         let error = parse(b"---\nx: *nowhere\n---\n").expect_err("unknown alias");
         assert!(error.contains("line"), "{error}");
     }

@@ -254,7 +254,9 @@ impl SkillRegistry for RegistryService {
             Some(Ok(pb::UploadSkillVersionRequest {
                 payload: Some(Payload::Header(header)),
             })) => header,
-            Some(Err(status)) => return Err(status),
+            Some(Err(status)) => {
+                return Err(crate::transport_errors::from_tonic(&status).map_or(status, Into::into));
+            }
             _ => {
                 return Err(ApiError::invalid_field(
                     "header",
@@ -281,11 +283,15 @@ impl SkillRegistry for RegistryService {
                 "header",
                 "only the first message may be a header; send content as chunks",
             )),
-            Err(status) => Err(ApiError::new(
-                tonic::Code::Cancelled,
-                "UPLOAD_INTERRUPTED",
-                format!("the upload stream failed: {}", status.message()),
-            )),
+            Err(status) => Err(
+                crate::transport_errors::from_tonic(&status).unwrap_or_else(|| {
+                    ApiError::new(
+                        tonic::Code::Cancelled,
+                        "UPLOAD_INTERRUPTED",
+                        format!("the upload stream failed: {}", status.message()),
+                    )
+                }),
+            ),
         });
         let staged =
             content::stage_stream(&self.state.storage, chunks, self.state.limits.upload_max)
