@@ -9,6 +9,7 @@ mod connections;
 mod durability;
 mod faults;
 mod health;
+mod hostile_input;
 mod outbox;
 mod reflection;
 mod registry_listing;
