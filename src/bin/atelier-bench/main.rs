@@ -9,7 +9,10 @@
 //! 3. staleness: at half the maximum RecordUsage rate, the delay from a
 //!    response until GetSkill shows the use;
 //! 4. verification: bytes hashed per second by the worker against
-//!    `openssl dgst -sha256` on the same files.
+//!    `openssl dgst -sha256` on the same files;
+//! 5. soak (only with `--only soak`): minutes of write load with the
+//!    embedded PostgreSQL killed every minute, counting acknowledged writes
+//!    against what is in the database afterwards (lost must be 0).
 //!
 //! Every run also checks its counts are exact and exits non-zero when one
 //! is not; missing a performance goal is reported, not fatal (machines are
@@ -17,6 +20,7 @@
 
 mod drain;
 mod hot_row;
+mod soak;
 mod support;
 mod verification;
 
@@ -74,7 +78,17 @@ struct Args {
     /// Objects that content is split into.
     #[arg(long, default_value_t = 16)]
     verify_files: usize,
-    /// Run only these benchmarks (comma separated); all when omitted.
+    /// Seconds the soak's load lasts.
+    #[arg(long, default_value_t = 600)]
+    soak_secs: u64,
+    /// Seconds between two faults in the soak.
+    #[arg(long, default_value_t = 60)]
+    soak_fault_every_secs: u64,
+    /// Concurrent RecordUsage clients in the soak.
+    #[arg(long, default_value_t = 8)]
+    soak_clients: usize,
+    /// Run only these benchmarks (comma separated); all but the soak when
+    /// omitted.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Benchmark>,
 }
@@ -88,11 +102,17 @@ enum Benchmark {
     HotRow,
     /// 4. verification speed.
     Verification,
+    /// 5. the soak under faults (never part of "all").
+    Soak,
 }
 
 impl Args {
     fn runs(&self, benchmark: Benchmark) -> bool {
-        self.only.is_empty() || self.only.contains(&benchmark)
+        if self.only.is_empty() {
+            benchmark != Benchmark::Soak
+        } else {
+            self.only.contains(&benchmark)
+        }
     }
 
     fn shrunk_for_smoke(mut self) -> Self {
@@ -104,6 +124,8 @@ impl Args {
             self.staleness_secs = 1;
             self.verify_mib = 4;
             self.verify_files = 4;
+            self.soak_secs = 6;
+            self.soak_fault_every_secs = 2;
         }
         self
     }
@@ -191,6 +213,52 @@ async fn run_all(
     if args.runs(Benchmark::Verification) {
         verification_benchmark(args, &state, database_url, &objects_dir).await?;
     }
+    if args.runs(Benchmark::Soak) {
+        soak_benchmark(args, &state, database_url, work_dir).await?;
+    }
+    Ok(())
+}
+
+async fn soak_benchmark(
+    args: &Args,
+    state: &AppState,
+    database_url: &str,
+    work_dir: &Path,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.database_url.is_none(),
+        "the soak kills the embedded PostgreSQL; run it without --database-url"
+    );
+    let plan = soak::SoakPlan {
+        duration: Duration::from_secs(args.soak_secs),
+        fault_every: Duration::from_secs(args.soak_fault_every_secs),
+        clients: args.soak_clients,
+    };
+    println!(
+        "\n5. Soak: {} s of RecordUsage ({} clients) and CreateSkill, retried by request id; \
+         the postmaster killed every {} s (SIGKILL and SIGQUIT in turn)",
+        args.soak_secs, args.soak_clients, args.soak_fault_every_secs
+    );
+    let report = soak::run(state, database_url, work_dir, plan).await?;
+    println!(
+        "   faults {}; calls retried {}; acknowledged {}; present {}; lost {}; duplicated {}; counters equal rows: {}",
+        report.faults,
+        report.retried_calls,
+        report.acknowledged,
+        report.present,
+        report.lost,
+        report.duplicated,
+        report.counters_equal_rows
+    );
+    println!(
+        "   RSS of the server process: {} MiB at the start of the load, {} MiB at the end",
+        report.rss_start_kib / 1024,
+        report.rss_end_kib / 1024
+    );
+    anyhow::ensure!(
+        report.lost == 0 && report.duplicated == 0 && report.counters_equal_rows,
+        "the soak lost, duplicated or miscounted acknowledged writes"
+    );
     Ok(())
 }
 
