@@ -43,7 +43,10 @@ impl RunningServer {
     }
 
     fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
-        let port = free_port();
+        Self::start_on(data_dir, free_port(), extra)
+    }
+
+    fn start_on(data_dir: &Path, port: u16, extra: &[&str]) -> Self {
         let child = atelier(data_dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
@@ -261,6 +264,155 @@ async fn a_start_after_an_unclean_stop_ignores_a_stale_postmaster_pid() {
     assert!(running_postmaster(&data_dir).is_some_and(|pid| pid != postmaster));
     recovered.terminate().await;
     assert_eq!(running_postmaster(&data_dir), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_writes_survive_a_server_killed_mid_load_and_restarted() {
+    use atelier::db::rows::SingleRow as _;
+    use atelier::proto::registry::RecordUsageRequest;
+    use atelier::proto::registry::record_usage_request::Skill as Which;
+    use atelier::proto::registry::skill_registry_client::SkillRegistryClient;
+    use atelier::proto::registry::{CreateSkillRequest, SkillCategory};
+    use diesel::sql_types::BigInt;
+    use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    fn as_user<T>(message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("x-user-id", "ada".parse().expect("ascii"));
+        request
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let port = free_port();
+    let mut first = RunningServer::start_on(&data_dir, port, &[]);
+    first.wait_serving().await;
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .expect("uri")
+        .connect_lazy();
+    let mut skills = Vec::new();
+    for n in 0..4 {
+        let skill = SkillRegistryClient::new(channel.clone())
+            .create_skill(as_user(CreateSkillRequest {
+                slug: format!("killed-server-{n}"),
+                name: "Skill".to_owned(),
+                description: "Used while the server dies".to_owned(),
+                category: SkillCategory::Prompt.into(),
+                hours_saved: None,
+                request_id: String::new(),
+            }))
+            .await
+            .expect("create skill")
+            .into_inner()
+            .skill
+            .expect("skill");
+        skills.push(skill.id);
+    }
+
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let load_until = Instant::now() + Duration::from_secs(4);
+    let mut clients = Vec::new();
+    for client in 0..4 {
+        let (channel, skills, acknowledged) =
+            (channel.clone(), skills.clone(), acknowledged.clone());
+        clients.push(tokio::spawn(async move {
+            let mut sequence = 0;
+            while Instant::now() < load_until {
+                sequence += 1;
+                let request_id = format!("kill-{client}-{sequence}");
+                let give_up = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < give_up {
+                    let request = RecordUsageRequest {
+                        skill: Some(Which::SkillId(skills[sequence % skills.len()].clone())),
+                        version: None,
+                        tool_name: String::new(),
+                        request_id: request_id.clone(),
+                    };
+                    let mut registry = SkillRegistryClient::new(channel.clone());
+                    if registry.record_usage(as_user(request)).await.is_ok() {
+                        acknowledged.lock().expect("lock").insert(request_id);
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.signal(Signal::SIGKILL);
+    let _ = first.child.wait();
+    let mut second = RunningServer::start_on(&data_dir, port, &[]);
+    second.wait_serving().await;
+    for client in clients {
+        client.await.expect("client");
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let url = format!(
+        "postgres://postgres@/atelier?host={}",
+        data_dir.join("postgres").display()
+    );
+    let mut conn = diesel_async::AsyncPgConnection::establish(&url)
+        .await
+        .expect("connect to the embedded cluster");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pending: Count =
+            diesel::sql_query("SELECT count(*) AS n FROM outbox WHERE dead_at IS NULL")
+                .load(&mut conn)
+                .await
+                .single()
+                .expect("pending");
+        if pending.n == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the outbox did not drain");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key: String,
+    }
+    let present: Vec<Key> = diesel::sql_query(
+        "SELECT request_id AS key FROM usage_events WHERE request_id IS NOT NULL",
+    )
+    .load(&mut conn)
+    .await
+    .expect("rows");
+    let present_set: BTreeSet<String> = present.iter().map(|k| k.key.clone()).collect();
+    assert_eq!(
+        present_set.len(),
+        present.len(),
+        "no request recorded twice"
+    );
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(
+        acknowledged.len() > 50,
+        "the load ran: {}",
+        acknowledged.len()
+    );
+    let lost: Vec<&String> = acknowledged.difference(&present_set).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    let counters: Count = diesel::sql_query(
+        "SELECT (SELECT coalesce(sum(total_uses), 0) FROM skills)::bigint \
+         - (SELECT count(*) FROM usage_events) AS n",
+    )
+    .load(&mut conn)
+    .await
+    .single()
+    .expect("counters");
+    assert_eq!(counters.n, 0, "the counters equal the rows");
+    drop(conn);
+    second.terminate().await;
 }
 
 #[test]
