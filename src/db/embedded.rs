@@ -42,6 +42,10 @@ const SOCKET_FILE: &str = ".s.PGSQL.5432";
 /// How long to wait for the cluster to accept connections or to stop.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a postmaster that reports it is starting (replaying its WAL
+/// after a crash) may take before we give up on it.
+const RECOVERY_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// What can go wrong running the embedded cluster. Every message is one
 /// sentence that says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -307,13 +311,14 @@ impl EmbeddedPostgres {
         let Ok(contents) = fs::read_to_string(&pid_file) else {
             return Ok(());
         };
-        let pid = contents
+        let Some(pid) = contents
             .lines()
             .next()
-            .and_then(|l| l.trim().parse::<i32>().ok());
-        if let Some(pid) = pid
-            && is_postmaster_of(pid, &self.pgdata)
-        {
+            .and_then(|l| l.trim().parse::<i32>().ok())
+        else {
+            return Ok(());
+        };
+        if is_postmaster_of(pid, &self.pgdata) {
             tracing::warn!(pid, pgdata = %self.pgdata.display(), "stopping a PostgreSQL left running by an earlier process");
             let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
             let deadline = Instant::now() + STARTUP_TIMEOUT;
@@ -322,11 +327,25 @@ impl EmbeddedPostgres {
             }
             if is_postmaster_of(pid, &self.pgdata) {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while is_postmaster_of(pid, &self.pgdata) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
             }
+            if is_postmaster_of(pid, &self.pgdata) {
+                return Err(EmbeddedError::DataDirInUse {
+                    data_dir: self.pgdata.clone(),
+                });
+            }
+            // It stopped and removed its own lock file.
+            return Ok(());
         }
-        if pid_file.exists() {
-            tracing::warn!(pid = ?pid, pgdata = %self.pgdata.display(), "removing a stale postmaster.pid left by an unclean stop");
+        // A dead pid: PostgreSQL replaces such a lock file by itself. A
+        // live pid that is not a postmaster of this cluster (reused by
+        // another process, perhaps another PostgreSQL's, as the same user)
+        // would make it refuse to start: that lock file is ours to remove.
+        if kill(Pid::from_raw(pid), None).is_ok() {
+            tracing::warn!(pid, pgdata = %self.pgdata.display(), "removing a stale postmaster.pid whose pid now belongs to another process");
             for stale in [
                 pid_file,
                 self.socket_dir.join(format!("{SOCKET_FILE}.lock")),
@@ -363,34 +382,65 @@ impl EmbeddedPostgres {
     /// Waits until `postmaster.pid` reports the server ready (line 8), as
     /// `pg_ctl -w` does, failing early if the server exits.
     async fn wait_until_ready(&mut self) -> Result<(), EmbeddedError> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let started = Instant::now();
         let pid_file = self.pgdata.join("postmaster.pid");
         let our_pid = self.child.as_ref().and_then(Child::id).map(pid_i32);
         loop {
             // Ours, not a stale file from an earlier run that also says
             // "ready" (and whose socket file may still be there).
-            if let Ok(contents) = fs::read_to_string(&pid_file)
-                && contents
+            let ours = fs::read_to_string(&pid_file).ok().filter(|contents| {
+                contents
                     .lines()
                     .next()
                     .and_then(|l| l.trim().parse::<i32>().ok())
                     == our_pid
-                && contents.lines().nth(7).is_some_and(|l| l.trim() == "ready")
-                && self.socket_dir.join(SOCKET_FILE).exists()
-            {
+            });
+            let status = ours
+                .as_deref()
+                .and_then(|contents| contents.lines().nth(7))
+                .map(str::trim);
+            if status == Some("ready") && self.socket_dir.join(SOCKET_FILE).exists() {
                 return Ok(());
             }
+            // Crash recovery after a kill replays the WAL and can take longer
+            // than a plain start: while our postmaster says it is starting,
+            // it is making progress.
+            let limit = if status == Some("starting") {
+                RECOVERY_TIMEOUT
+            } else {
+                STARTUP_TIMEOUT
+            };
             let exited = !self.is_running();
-            if exited || Instant::now() >= deadline {
+            if exited || started.elapsed() >= limit {
+                if !exited {
+                    // Never leave a half-started server behind us.
+                    self.kill_child().await;
+                }
                 self.child = None;
                 return Err(EmbeddedError::NotReady {
-                    seconds: STARTUP_TIMEOUT.as_secs(),
+                    seconds: limit.as_secs(),
                     log: self.log_path.clone(),
                     tail: tail_of(&self.log_path, 20),
                 });
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// Stops our postmaster at once (immediate shutdown) and waits for it.
+    async fn kill_child(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if let Some(pid) = child.id() {
+                let _ = kill(Pid::from_raw(pid_i32(pid)), Signal::SIGQUIT);
+            }
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+        self.child = None;
     }
 
     fn bin(&self, name: &str) -> PathBuf {
@@ -487,7 +537,13 @@ async fn supervise(
             wait = SUPERVISE_INTERVAL;
             continue;
         }
-        match cluster.start().await {
+        let restarted = tokio::select! {
+            restarted = cluster.start() => restarted,
+            // Shutdown wins over a restart in progress; `stop` then stops
+            // whatever half-started server is left.
+            () = stop.wait() => return,
+        };
+        match restarted {
             Ok(()) => {
                 tracing::info!("embedded PostgreSQL is running again");
                 backoff = SUPERVISE_INTERVAL;
@@ -579,9 +635,31 @@ pub const LOCATION_FILE: &str = "postgres.location";
 /// from `root` finds the same cluster. The choice is logged and written to
 /// `<root>/postgres.location`.
 fn reachable_cluster_root(root: &Path, uid: Uid, gid: Gid) -> Result<PathBuf, EmbeddedError> {
-    let Err(unreachable) = check_reachable(root, uid, gid) else {
-        return Ok(root.to_path_buf());
+    // Where an earlier start put the cluster, it stays: choosing again
+    // (after a chmod, say) would start an empty cluster beside the data.
+    if let Ok(recorded) = fs::read_to_string(root.join(LOCATION_FILE)) {
+        let recorded = PathBuf::from(recorded.trim());
+        check_reachable(&recorded.join("postgres"), uid, gid)?;
+        if !recorded.join("postgres/PG_VERSION").exists() {
+            return Err(EmbeddedError::Io {
+                action: format!(
+                    "finding the cluster {} that {} names",
+                    recorded.display(),
+                    root.join(LOCATION_FILE).display()
+                ),
+                source: io::Error::from(io::ErrorKind::NotFound),
+            });
+        }
+        return Ok(recorded);
+    }
+    let unreachable = match check_reachable(root, uid, gid) {
+        Ok(()) => return Ok(root.to_path_buf()),
+        Err(unreachable) => unreachable,
     };
+    // A cluster already in the data dir is never replaced by a new one.
+    if root.join("postgres/PG_VERSION").exists() {
+        return Err(unreachable);
+    }
     let digest = Sha256::digest(root.as_os_str().as_encoded_bytes());
     let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let relocated = Path::new(RELOCATED_CLUSTERS).join(name);
