@@ -195,8 +195,23 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
                 if is_server_going_away(info.message()) =>
             {
-                tracing::warn!(%error, "the database is restarting or refusing connections");
+                tracing::warn!(%error, "the database is restarting, full or refusing work");
                 Self::unavailable("the database is restarting or busy; retry")
+            }
+            // A primary demoted in a failover turns read-only for a moment.
+            Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+                tracing::warn!(%error, "the database is read-only (failover?)");
+                Self::unavailable("the database is read-only for now (failover); retry")
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                Self::new(
+                    Code::Aborted,
+                    "CONCURRENT_MODIFICATION",
+                    "a concurrent change conflicted with this one; retry",
+                )
+                .retry_after(std::time::Duration::from_millis(50))
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::new(
                 Code::Aborted,
@@ -218,15 +233,21 @@ impl From<diesel::result::Error> for ApiError {
 
 /// Whether a PostgreSQL error message says the server is going away or not
 /// taking work now (admin or crash shutdown, start-up, recovery, too many
-/// connections): diesel does not pass the SQLSTATE on, only the message,
-/// and these messages are PostgreSQL's own, stable across versions.
+/// connections, a statement or lock timeout, a full disk, no memory):
+/// diesel does not pass the SQLSTATE on, only the message. These are
+/// PostgreSQL's own English messages, stable across versions; a server
+/// whose `lc_messages` is not English needs `lc_messages = 'C'` for its
+/// role, as the README says.
 fn is_server_going_away(message: &str) -> bool {
     const GOING_AWAY: &[&str] = &[
         "terminating connection",
         "the database system is",
         "sorry, too many clients",
-        "canceling statement due to conflict with recovery",
+        "canceling statement due to",
         "server closed the connection",
+        "could not extend file",
+        "out of memory",
+        "could not write to file",
     ];
     GOING_AWAY.iter().any(|prefix| message.starts_with(prefix))
 }

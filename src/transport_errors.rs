@@ -23,6 +23,15 @@ use crate::error::{ApiError, FieldViolation};
 /// What tonic's decoder says before the decode error's own text.
 const DECODE_FAILED: &str = "failed to decode Protobuf message";
 
+/// tonic's other INTERNAL answers to a request that is malformed as gRPC
+/// rather than as protobuf: no message at all, a frame cut short, a bad
+/// compression flag.
+const MALFORMED_FRAMING: &[&str] = &[
+    "Missing request message",
+    "Unexpected EOF decoding stream",
+    "protocol error: received message with invalid compression flag",
+];
+
 /// The API error for a status tonic itself produced while reading a
 /// request, or `None` for any other status.
 pub fn from_tonic(status: &Status) -> Option<ApiError> {
@@ -51,11 +60,22 @@ pub fn from_tonic(status: &Status) -> Option<ApiError> {
                 )])
             })
         }
-        Code::OutOfRange if message.contains("message length too large") => Some(ApiError::new(
-            Code::ResourceExhausted,
-            "MESSAGE_TOO_LARGE",
-            format!("{message}; send large content with UploadSkillVersion's chunks"),
-        )),
+        Code::Internal if MALFORMED_FRAMING.iter().any(|m| message.starts_with(m)) => {
+            Some(ApiError {
+                reason: "MALFORMED_REQUEST",
+                ..ApiError::invalid(vec![FieldViolation::new(
+                    "request",
+                    format!("the request is not a well-formed gRPC message: {message}"),
+                )])
+            })
+        }
+        Code::OutOfRange if message.starts_with("Error, decoded message length too large") => {
+            Some(ApiError::new(
+                Code::ResourceExhausted,
+                "MESSAGE_TOO_LARGE",
+                format!("{message}; send large content with UploadSkillVersion's chunks"),
+            ))
+        }
         _ => None,
     }
 }
@@ -156,6 +176,14 @@ mod tests {
             Code::ResourceExhausted
         );
         assert!(from_tonic(&Status::internal("something else")).is_none());
+        let empty = from_tonic(&Status::internal("Missing request message.")).expect("mapped");
+        assert_eq!(empty.code, Code::InvalidArgument);
+        let encoded =
+            Status::out_of_range("Error, encoded message length too large: found 5 bytes");
+        assert!(
+            from_tonic(&encoded).is_none(),
+            "a response too large is ours, not the caller's"
+        );
         assert!(from_tonic(&Status::not_found("x")).is_none());
     }
 }

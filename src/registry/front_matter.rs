@@ -197,13 +197,20 @@ fn first_document(yaml: &str) -> Result<Option<Value>, String> {
                     Open::Mapping(map, _) => Value::Object(map),
                 };
                 if frame.anchor != 0 {
+                    // The copy kept for later aliases costs what it holds:
+                    // anchors nested inside anchors would otherwise keep
+                    // many copies of one subtree for free.
+                    let nodes = budget.nodes - frame.nodes_at_open;
+                    let bytes = budget.bytes - frame.bytes_at_open;
+                    budget.add_nodes(nodes, &at)?;
+                    budget.add_bytes(bytes, &at)?;
                     let depth = nesting(&value);
                     anchors.insert(
                         frame.anchor,
                         Anchored {
                             value: value.clone(),
-                            nodes: budget.nodes - frame.nodes_at_open,
-                            bytes: budget.bytes - frame.bytes_at_open,
+                            nodes,
+                            bytes,
                             depth,
                         },
                     );
@@ -448,6 +455,21 @@ mod tests {
         let error = parse(yaml.as_bytes()).expect_err("too many nodes");
         assert!(error.contains("more than 10000 values"), "{error}");
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn anchors_nested_in_anchors_pay_for_their_copies() {
+        // 31 nested anchored sequences around 5,000 scalars: within the
+        // depth and node limits once, but each anchor keeps a copy.
+        let mut yaml = String::from("---\nx: ");
+        for level in 0..31 {
+            yaml.push_str(&format!("&a{level} ["));
+        }
+        yaml.push_str(&vec!["s"; 5_000].join(","));
+        yaml.push_str(&"]".repeat(31));
+        yaml.push_str("\n---\n");
+        let error = parse(yaml.as_bytes()).expect_err("copies counted");
+        assert!(error.contains("more than 10000 values"), "{error}");
     }
 
     #[test]
