@@ -437,9 +437,10 @@ pub struct ScrubConfig {
     pub scrub_pause_secs: u64,
 
     /// Age after which a staged upload (`uploads/`) or content no version
-    /// references is removed by the sweep at the start of each pass.
+    /// references is removed by the sweep at the start of each pass. At
+    /// least a minute, longer than any upload takes to commit.
     #[arg(long, env = "ATELIER_STAGING_TTL_SECS", default_value_t = 3600,
-          value_parser = clap::value_parser!(u64).range(0..=30 * 24 * 3600))]
+          value_parser = clap::value_parser!(u64).range(60..=30 * 24 * 3600))]
     pub staging_ttl_secs: u64,
 }
 

@@ -56,7 +56,8 @@ pub fn protected_address(
 pub struct ConnectionLimits {
     /// Connections held at once; one more is closed as soon as it arrives.
     pub max_connections: usize,
-    /// Time a new connection has to send its first bytes.
+    /// Time a new connection has to send its HTTP/2 preface (24 bytes):
+    /// trickling a byte now and then does not hold a place.
     pub handshake_timeout: Duration,
     /// Time without a byte read or written after which a connection is
     /// closed (a client's own keepalive pings count as traffic).
@@ -112,9 +113,11 @@ pub struct LimitedConnection {
     /// When silence would end the connection. Moved on lazily: traffic
     /// only records `last_traffic`, and the timer, when it fires, checks it.
     deadline: Pin<Box<Sleep>>,
-    /// When a byte was last read or written (`None`: nothing yet, so the
-    /// handshake timeout applies).
+    /// When a byte was last read or written once the client's HTTP/2
+    /// preface was in (`None` until then, so the handshake timeout applies).
     last_traffic: Option<Instant>,
+    /// Bytes of the preface read so far (stops counting at its length).
+    preface_read: usize,
     idle_timeout: Duration,
     _place: OwnedSemaphorePermit,
 }
@@ -125,16 +128,25 @@ impl LimitedConnection {
             stream,
             deadline: Box::pin(tokio::time::sleep(limits.handshake_timeout)),
             last_traffic: None,
+            preface_read: 0,
             idle_timeout: limits.idle_timeout,
             _place: place,
         }
     }
 }
 
+/// Length of the HTTP/2 client connection preface
+/// (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`): a connection that has not sent this
+/// much within the handshake timeout is not a client that means to talk.
+const PREFACE_LEN: usize = 24;
+
 impl LimitedConnection {
-    /// Bytes moved: the silence starts again.
+    /// Bytes moved: the silence starts again — once the handshake is over
+    /// (the server's own first frames do not end it).
     fn moved_on(&mut self) {
-        self.last_traffic = Some(Instant::now());
+        if self.preface_read >= PREFACE_LEN {
+            self.last_traffic = Some(Instant::now());
+        }
     }
 
     /// Whether the connection has been silent too long, registering the
@@ -180,7 +192,9 @@ impl AsyncRead for LimitedConnection {
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before {
+                let read = buf.filled().len() - before;
+                if read > 0 {
+                    this.preface_read = (this.preface_read + read).min(PREFACE_LEN);
                     this.moved_on();
                 }
                 Poll::Ready(Ok(()))

@@ -169,9 +169,9 @@ pub enum Damage {
 
 /// Streams the object at `key` in chunks into a channel, hashing as it
 /// goes; when the bytes do not hash to `sha256` (or the object is gone)
-/// `on_damage` runs — so the damage is recorded before the caller hears of
-/// it — and the stream ends with DATA_LOSS instead of completing. Stops
-/// when the receiver goes away.
+/// `on_damage` runs — so the damage is recorded (and logged, once) before
+/// the caller hears of it — and the stream ends with DATA_LOSS instead of
+/// completing. Stops when the receiver goes away.
 pub fn stream_verified<F, Fut>(
     storage: &Storage,
     key: Path,
@@ -225,7 +225,6 @@ where
         }
         let found = hex(&hasher.finalize());
         if found != sha256 {
-            tracing::error!(key = %key, expected = %sha256, found = %found, "stored content does not match its hash");
             let message = format!(
                 "the stored content does not match its SHA-256 (expected {sha256}, found {found})"
             );

@@ -38,8 +38,16 @@ const LEASE_SECS: i64 = 60;
 /// How long to wait after a failed step (database or store unavailable).
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// The least time between two versions, whatever their size: tiny or
+/// missing objects hash in no time, and each still costs a few statements.
+const MIN_STEP_WAIT: Duration = Duration::from_millis(5);
+
+/// Objects the sweep checks per batch (one query for their references,
+/// then the lease is renewed).
+const SWEEP_BATCH: usize = 1000;
+
 /// Where the scrub is, as the `content_scrub` row says.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = content_scrub, check_for_backend(diesel::pg::Pg))]
 pub struct ScrubState {
     /// The last version checked in the pass under way.
@@ -94,6 +102,7 @@ pub async fn run(state: AppState, config: ScrubConfig, shutdown: Shutdown) {
         let wait = match step(&state, &config, holder).await {
             Ok(Step::Checked { bytes }) => {
                 Duration::from_secs_f64(bytes as f64 / config.scrub_bytes_per_sec as f64)
+                    .max(MIN_STEP_WAIT)
             }
             Ok(Step::PassFinished) => Duration::ZERO,
             Ok(Step::Idle(wait)) => wait,
@@ -106,6 +115,10 @@ pub async fn run(state: AppState, config: ScrubConfig, shutdown: Shutdown) {
             () = tokio::time::sleep(wait) => {}
             () = shutdown.wait() => {}
         }
+    }
+    // Hand the scrub to another replica now rather than after the lease.
+    if let Ok(mut conn) = state.pool.get().await {
+        let _ = release(&mut conn, holder).await;
     }
 }
 
@@ -145,7 +158,7 @@ pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> ApiRe
                 }
             }
             drop(conn);
-            let swept = sweep(state, config.staging_ttl_secs).await?;
+            let swept = sweep(state, config.staging_ttl_secs, holder).await?;
             conn = state.pool.get().await?;
             start_pass(&mut conn, holder, swept).await?;
             None
@@ -184,20 +197,17 @@ pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> ApiRe
 }
 
 /// Takes the scrub's lease for `holder` (or renews it), returning the
-/// state; `None` while another replica holds it.
+/// state; `None` while another replica holds it. The database's clock
+/// decides, so replicas whose clocks disagree still take turns.
 async fn lease(conn: &mut AsyncPgConnection, holder: Uuid) -> QueryResult<Option<ScrubState>> {
-    diesel::update(
-        content_scrub::table.filter(
-            content_scrub::leased_until
-                .lt(Utc::now())
-                .or(content_scrub::lease_holder.eq(holder)),
-        ),
+    diesel::sql_query(
+        "UPDATE content_scrub \
+         SET lease_holder = $1, leased_until = now() + make_interval(secs => $2) \
+         WHERE leased_until < now() OR lease_holder = $1 \
+         RETURNING *",
     )
-    .set((
-        content_scrub::lease_holder.eq(holder),
-        content_scrub::leased_until.eq(Utc::now() + chrono::TimeDelta::seconds(LEASE_SECS)),
-    ))
-    .returning(ScrubState::as_returning())
+    .bind::<diesel::sql_types::Uuid, _>(holder)
+    .bind::<diesel::sql_types::Double, _>(LEASE_SECS as f64)
     .load(conn)
     .await
     .single_optional()
@@ -208,7 +218,7 @@ async fn release(conn: &mut AsyncPgConnection, holder: Uuid) -> QueryResult<()> 
     diesel::update(content_scrub::table.filter(content_scrub::lease_holder.eq(holder)))
         .set((
             content_scrub::lease_holder.eq(None::<Uuid>),
-            content_scrub::leased_until.eq(Utc::now() - chrono::TimeDelta::seconds(1)),
+            content_scrub::leased_until.eq(DateTime::<Utc>::UNIX_EPOCH),
         ))
         .execute(conn)
         .await
@@ -275,38 +285,57 @@ pub async fn damaged_versions(conn: &mut AsyncPgConnection) -> QueryResult<i64> 
 }
 
 /// Removes staged uploads, and content no version references, older than
-/// `ttl_secs`; returns how many objects it removed. Content is removed
-/// under its content lock after checking no version references it, the
-/// same way the outbox's deletion does, so a version being created with
-/// that content cannot lose it.
-async fn sweep(state: &AppState, ttl_secs: u64) -> ApiResult<u64> {
+/// `ttl_secs`; returns how many objects it removed. The listing is read in
+/// batches: the references of a batch are looked up in one query, and only
+/// unreferenced content is then removed, under its content lock after
+/// checking again, the same way the outbox's deletion does, so a version
+/// being created with that content cannot lose it. The lease is renewed
+/// between batches; the sweep stops if another replica took it.
+async fn sweep(state: &AppState, ttl_secs: u64, holder: Uuid) -> ApiResult<u64> {
     let cutoff =
         Utc::now() - chrono::TimeDelta::seconds(i64::try_from(ttl_secs).unwrap_or(i64::MAX));
     let store = state.storage.store().clone();
     let mut removed = 0;
     for prefix in ["uploads", "skills"] {
         let prefix_path = object_store::path::Path::from(prefix);
-        let mut listing = store.list(Some(&prefix_path));
-        let mut old = Vec::new();
-        while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(|e| ApiError::unavailable(format!("object store: {e}")))?;
-            if meta.last_modified <= cutoff {
-                old.push(meta.location);
+        let mut listing = store.list(Some(&prefix_path)).ready_chunks(SWEEP_BATCH);
+        while let Some(batch) = listing.next().await {
+            let mut old = Vec::new();
+            for meta in batch {
+                let meta = meta.map_err(|e| ApiError::unavailable(format!("object store: {e}")))?;
+                if meta.last_modified <= cutoff {
+                    old.push(meta.location.to_string());
+                }
             }
-        }
-        for key in old {
-            let outcome = if prefix == "uploads" {
-                content_jobs::delete_object(&store, key.as_ref())
-                    .await
-                    .map(|()| true)
-            } else {
-                let sha256 = key.filename().unwrap_or_default().to_owned();
-                content_jobs::delete_unreferenced(state, key.as_ref(), &sha256).await
-            };
-            match outcome {
-                Ok(true) => removed += 1,
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%key, %error, "sweep could not remove an object"),
+            let mut conn = state.pool.get().await?;
+            if lease(&mut conn, holder).await?.is_none() {
+                tracing::info!("another replica took the scrub over; sweep stopped");
+                return Ok(removed);
+            }
+            if prefix == "skills" {
+                let referenced: Vec<String> = skill_versions::table
+                    .filter(skill_versions::object_key.eq_any(&old))
+                    .select(skill_versions::object_key)
+                    .distinct()
+                    .load(&mut conn)
+                    .await?;
+                old.retain(|key| !referenced.contains(key));
+            }
+            drop(conn);
+            for key in old {
+                let outcome = if prefix == "uploads" {
+                    content_jobs::delete_object(&store, &key)
+                        .await
+                        .map(|()| true)
+                } else {
+                    let sha256 = key.rsplit('/').next().unwrap_or_default().to_owned();
+                    content_jobs::delete_unreferenced(state, &key, &sha256).await
+                };
+                match outcome {
+                    Ok(true) => removed += 1,
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%key, %error, "sweep could not remove an object"),
+                }
             }
         }
     }

@@ -63,56 +63,68 @@ impl VersionView {
 /// so it can no longer be published — and asks the worker to verify it
 /// again at once (its verdict replaces this one; a store that failed only
 /// for a moment heals the record). Damage already on record is not
-/// reported twice, so many readers of one damaged version queue one check.
-/// Best effort: a failure is logged; the reader gets its DATA_LOSS anyway.
+/// reported twice: a lock-free read answers most repeat readers, and the
+/// recording upsert changes (and queues a check) only when the recorded
+/// verdict differs, so concurrent readers of one damaged version queue one
+/// check. Best effort: a failure is logged; the reader gets its DATA_LOSS
+/// anyway.
 pub async fn report_damage(state: &crate::app::AppState, version_id: Uuid, damage: Damage) {
-    use crate::outbox::content_jobs::{self, Verified};
-    let (verified, found) = match &damage {
-        Damage::Missing => (Verified::Missing, None),
-        Damage::Mismatch { found } => (Verified::Mismatch, Some(found.as_str())),
+    let (outcome, found) = match &damage {
+        Damage::Missing => ("missing", None),
+        Damage::Mismatch { found } => ("mismatch", Some(found.as_str())),
     };
-    let outcome: ApiResult<()> = async {
+    let reported: ApiResult<bool> = async {
         let mut conn = state.pool.get().await?;
+        let known: Option<Verification> = skill_version_verifications::table
+            .find(version_id)
+            .select(Verification::as_select())
+            .load(&mut conn)
+            .await
+            .single_optional()?;
+        if known.is_some_and(|k| k.state == outcome && k.found_sha256.as_deref() == found) {
+            return Ok(false);
+        }
         conn.transaction(async |conn| {
-            let known: Option<Verification> = skill_version_verifications::table
-                .find(version_id)
-                .select(Verification::as_select())
-                .for_update()
-                .load(conn)
-                .await
-                .single_optional()?;
-            let state_name = if verified == Verified::Missing {
-                "missing"
-            } else {
-                "mismatch"
-            };
-            if known.is_some_and(|k| k.state == state_name && k.found_sha256.as_deref() == found) {
-                return Ok(());
+            #[derive(QueryableByName)]
+            struct Changed {
+                #[diesel(sql_type = diesel::sql_types::Uuid)]
+                #[expect(dead_code, reason = "only whether a row came back matters")]
+                version_id: Uuid,
             }
-            match content_jobs::record(conn, version_id, verified, found).await {
-                // The version was deleted meanwhile: nothing to record.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                    _,
-                )) => return Ok(()),
-                other => other?,
+            let changed: Vec<Changed> = diesel::sql_query(
+                "INSERT INTO skill_version_verifications AS v (version_id, state, found_sha256) \
+                 SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM skill_versions WHERE id = $1) \
+                 ON CONFLICT (version_id) DO UPDATE \
+                   SET state = EXCLUDED.state, found_sha256 = EXCLUDED.found_sha256, verified_at = now() \
+                   WHERE (v.state, v.found_sha256) IS DISTINCT FROM (EXCLUDED.state, EXCLUDED.found_sha256) \
+                 RETURNING v.version_id",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(version_id)
+            .bind::<Text, _>(outcome)
+            .bind::<diesel::sql_types::Nullable<Text>, _>(found)
+            .load(conn)
+            .await?;
+            if changed.is_empty() {
+                return Ok(false);
             }
             events::enqueue(
                 conn,
-                &[NewEvent::new(
-                    events::CONTENT_VERIFY,
-                    version_id,
-                    serde_json::json!({}),
-                )],
+                &[NewEvent::new(events::CONTENT_VERIFY, version_id, serde_json::json!({}))],
             )
             .await?;
-            Ok(())
+            Ok(true)
         })
         .await
     }
     .await;
-    if let Err(error) = outcome {
-        tracing::warn!(version.id = %version_id, %error, "could not record damage a read found");
+    match reported {
+        Ok(true) => {
+            tracing::warn!(version.id = %version_id, outcome, "a read found stored content damaged; recorded, re-check queued")
+        }
+        Ok(false) => {}
+        Err(error) => {
+            tracing::warn!(version.id = %version_id, %error, "could not record damage a read found")
+        }
     }
 }
 

@@ -578,9 +578,11 @@ impl WorkshopRpc for WorkshopService {
             &self.state.storage,
             object_store::path::Path::from(key.as_str()),
             sha256,
-            // A damaged pack is not recorded: it is a rendering of current
+            // A damaged pack is only logged: it is a rendering of current
             // outputs, and a new CreateBuildPack makes a fresh one.
-            |_damage| async {},
+            move |damage| async move {
+                tracing::error!(build_pack.id = %id, ?damage, "a stored build pack is damaged");
+            },
         );
         let mut first = Some(pack_to_proto(pack));
         let messages = tokio_stream::wrappers::ReceiverStream::new(chunks).map(move |chunk| {
