@@ -10,8 +10,8 @@
 //! acknowledged write must be present once, and the counters must equal
 //! the rows.
 
-use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,6 @@ use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use tonic::transport::Channel;
 
 use crate::support;
 
@@ -55,8 +54,6 @@ pub struct SoakReport {
 
 #[derive(diesel::QueryableByName)]
 struct KeyCount {
-    #[diesel(sql_type = Text)]
-    key: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
@@ -99,7 +96,23 @@ where
     false
 }
 
-/// Runs the soak against the server at `channel`, killing the embedded
+/// What one client did: it sent requests 1..=`last`, each retried until
+/// acknowledged, except those in `unacknowledged` (given up on). Kept this
+/// small on purpose: the server runs in this process, and its memory is
+/// what the soak watches.
+#[derive(Debug, Default)]
+struct Ledger {
+    last: usize,
+    unacknowledged: Vec<usize>,
+}
+
+impl Ledger {
+    fn acknowledged(&self) -> usize {
+        self.last - self.unacknowledged.len()
+    }
+}
+
+/// Runs the soak on a fresh in-process server, killing the embedded
 /// PostgreSQL of `data_dir`.
 pub async fn run(
     state: &AppState,
@@ -119,76 +132,66 @@ pub async fn run(
     .await?;
     let channels = server.connect(plan.clients + 1).await?;
     let rss_start_kib = rss_kib();
-    let uses = Arc::new(Mutex::new(BTreeSet::new()));
-    let created = Arc::new(Mutex::new(BTreeSet::new()));
+    let progress = Arc::new(AtomicUsize::new(0));
     let retries = Arc::new(Mutex::new(0_u64));
     let started = Instant::now();
     let deadline = started + plan.duration;
 
+    // Clients 0..n record uses; client n creates skills.
     let mut tasks = Vec::new();
-    for (client, channel) in channels.iter().take(plan.clients).enumerate() {
-        let (channel, skills, uses, retries) = (
+    for (client, channel) in channels.iter().enumerate() {
+        let creates_skills = client == plan.clients;
+        let (channel, skills, progress, retries) = (
             channel.clone(),
             skills.clone(),
-            uses.clone(),
+            progress.clone(),
             retries.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let mut sequence = 0_usize;
+            let mut ledger = Ledger::default();
             while Instant::now() < deadline {
-                sequence += 1;
-                let request_id = format!("soak-{client}-{sequence}");
-                let skill = skills[sequence % skills.len()].to_string();
+                ledger.last += 1;
+                let sequence = ledger.last;
                 let ok = until_acknowledged(deadline, &retries, || {
-                    let request = RecordUsageRequest {
-                        skill: Some(Which::SkillId(skill.clone())),
-                        version: None,
-                        tool_name: "soak".to_owned(),
-                        request_id: request_id.clone(),
-                    };
                     let mut registry = SkillRegistryClient::new(channel.clone());
+                    let skill = skills[sequence % skills.len()].to_string();
                     async move {
-                        registry
-                            .record_usage(support::as_user("soak-user", request))
-                            .await
+                        if creates_skills {
+                            let slug = format!("soak-created-{sequence}");
+                            let request = CreateSkillRequest {
+                                slug: slug.clone(),
+                                name: "Soak".to_owned(),
+                                description: "Created during the soak".to_owned(),
+                                category: SkillCategory::Prompt.into(),
+                                hours_saved: None,
+                                request_id: slug,
+                            };
+                            registry
+                                .create_skill(support::as_user("soak-author", request))
+                                .await
+                                .map(drop)
+                        } else {
+                            let request = RecordUsageRequest {
+                                skill: Some(Which::SkillId(skill)),
+                                version: None,
+                                tool_name: "soak".to_owned(),
+                                request_id: format!("soak-{client}-{sequence}"),
+                            };
+                            registry
+                                .record_usage(support::as_user("soak-user", request))
+                                .await
+                                .map(drop)
+                        }
                     }
                 })
                 .await;
-                if ok && let Ok(mut uses) = uses.lock() {
-                    uses.insert(request_id);
+                if ok {
+                    progress.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    ledger.unacknowledged.push(sequence);
                 }
             }
-        }));
-    }
-    if let Some(channel) = channels.last() {
-        let (channel, created, retries): (Channel, _, _) =
-            (channel.clone(), created.clone(), retries.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut sequence = 0_usize;
-            while Instant::now() < deadline {
-                sequence += 1;
-                let slug = format!("soak-created-{sequence}");
-                let ok = until_acknowledged(deadline, &retries, || {
-                    let request = CreateSkillRequest {
-                        slug: slug.clone(),
-                        name: "Soak".to_owned(),
-                        description: "Created during the soak".to_owned(),
-                        category: SkillCategory::Prompt.into(),
-                        hours_saved: None,
-                        request_id: slug.clone(),
-                    };
-                    let mut registry = SkillRegistryClient::new(channel.clone());
-                    async move {
-                        registry
-                            .create_skill(support::as_user("soak-author", request))
-                            .await
-                    }
-                })
-                .await;
-                if ok && let Ok(mut created) = created.lock() {
-                    created.insert(slug);
-                }
-            }
+            ledger
         }));
     }
 
@@ -207,65 +210,114 @@ pub async fn run(
                 let _ = kill(Pid::from_raw(pid), signal);
                 faults += 1;
                 println!(
-                    "   {:>5.0} s: {signal} to the postmaster (pid {pid}); acknowledged so far: {} uses, {} skills; RSS {} MiB",
+                    "   {:>5.0} s: {signal} to the postmaster (pid {pid}); acknowledged so far: {}; RSS {} MiB",
                     started.elapsed().as_secs_f64(),
-                    uses.lock().map_or(0, |u| u.len()),
-                    created.lock().map_or(0, |c| c.len()),
+                    AtomicUsize::load(&progress, Ordering::Relaxed),
                     rss_kib() / 1024
                 );
             }
         }
     }
+    let mut ledgers = Vec::new();
     for task in tasks {
-        task.await?;
+        ledgers.push(task.await?);
     }
+    let rss_end_kib = rss_kib();
     drop(channels);
     support::wait_until_drained(database_url, Duration::from_secs(300)).await?;
     server.stop().await?;
-    let rss_end_kib = rss_kib();
+    check(
+        database_url,
+        &ledgers,
+        faults,
+        retries.lock().map_or(0, |r| *r),
+        rss_start_kib,
+        rss_end_kib,
+    )
+    .await
+}
 
+/// Compares the ledgers with the database: per client, the distinct
+/// request ids present, and which of the given-up ones made it anyway.
+async fn check(
+    database_url: &str,
+    ledgers: &[Ledger],
+    faults: usize,
+    retried_calls: u64,
+    rss_start_kib: u64,
+    rss_end_kib: u64,
+) -> anyhow::Result<SoakReport> {
     let mut conn = AsyncPgConnection::establish(database_url).await?;
-    let rows: Vec<KeyCount> = diesel::sql_query(
-        "SELECT request_id AS key, count(*) AS n FROM usage_events \
-         WHERE request_id LIKE 'soak-%' GROUP BY request_id",
+    let skill_client = ledgers.len() - 1;
+    let per_client: Vec<ClientRows> = diesel::sql_query(
+        "SELECT split_part(request_id, '-', 2) AS key, count(*) AS n, count(DISTINCT request_id) AS d \
+         FROM usage_events WHERE request_id LIKE 'soak-%' GROUP BY 1 \
+         UNION ALL \
+         SELECT $1 AS key, count(*) AS n, count(DISTINCT slug) AS d \
+         FROM skills WHERE slug LIKE 'soak-created-%'",
     )
+    .bind::<Text, _>(skill_client.to_string())
     .load(&mut conn)
     .await?;
-    let skill_rows: Vec<KeyCount> = diesel::sql_query(
-        "SELECT slug AS key, count(*) AS n FROM skills WHERE slug LIKE 'soak-created-%' GROUP BY slug",
-    )
-    .load(&mut conn)
-    .await?;
+    let mut report = SoakReport {
+        acknowledged: 0,
+        present: 0,
+        lost: 0,
+        duplicated: 0,
+        counters_equal_rows: false,
+        faults,
+        retried_calls,
+        rss_start_kib,
+        rss_end_kib,
+    };
+    for (client, ledger) in ledgers.iter().enumerate() {
+        let rows = per_client
+            .iter()
+            .find(|r| r.key == client.to_string())
+            .map_or((0, 0), |r| (r.n, r.d));
+        // Given up on, but committed all the same: present, not acknowledged.
+        let mut unacknowledged_present = 0;
+        for sequence in &ledger.unacknowledged {
+            let key = if client == skill_client {
+                format!("soak-created-{sequence}")
+            } else {
+                format!("soak-{client}-{sequence}")
+            };
+            let found: KeyCount = diesel::sql_query(
+                "SELECT (SELECT count(*) FROM usage_events WHERE request_id = $1) \
+                 + (SELECT count(*) FROM skills WHERE slug = $1) AS n",
+            )
+            .bind::<Text, _>(&key)
+            .load(&mut conn)
+            .await
+            .single()?;
+            unacknowledged_present += usize::from(found.n > 0);
+        }
+        let present = usize::try_from(rows.1)?;
+        report.acknowledged += ledger.acknowledged();
+        report.present += present;
+        report.lost += ledger
+            .acknowledged()
+            .saturating_sub(present - unacknowledged_present);
+        report.duplicated += usize::try_from(rows.0 - rows.1)?;
+    }
     let counted: KeyCount = diesel::sql_query(
-        "SELECT 'uses' AS key, (SELECT coalesce(sum(total_uses), 0) FROM skills)::bigint \
+        "SELECT (SELECT coalesce(sum(total_uses), 0) FROM skills)::bigint \
          - (SELECT count(*) FROM usage_events) AS n",
     )
     .load(&mut conn)
     .await
     .single()?;
+    report.counters_equal_rows = counted.n == 0;
+    Ok(report)
+}
 
-    let uses = uses.lock().map(|u| u.clone()).unwrap_or_default();
-    let created = created.lock().map(|c| c.clone()).unwrap_or_default();
-    let present_uses: BTreeSet<&str> = rows.iter().map(|r| r.key.as_str()).collect();
-    let present_skills: BTreeSet<&str> = skill_rows.iter().map(|r| r.key.as_str()).collect();
-    let lost = uses
-        .iter()
-        .filter(|k| !present_uses.contains(k.as_str()))
-        .count()
-        + created
-            .iter()
-            .filter(|k| !present_skills.contains(k.as_str()))
-            .count();
-    let duplicated = rows.iter().filter(|r| r.n != 1).count();
-    Ok(SoakReport {
-        acknowledged: uses.len() + created.len(),
-        present: rows.len() + skill_rows.len(),
-        lost,
-        duplicated,
-        counters_equal_rows: counted.n == 0,
-        faults,
-        retried_calls: retries.lock().map_or(0, |r| *r),
-        rss_start_kib,
-        rss_end_kib,
-    })
+#[derive(diesel::QueryableByName)]
+struct ClientRows {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    d: i64,
 }
