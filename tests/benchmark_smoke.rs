@@ -31,3 +31,24 @@ fn the_benchmark_runs_end_to_end_with_tiny_sizes() {
     }
     assert_eq!(stdout.matches("goal:").count(), 4, "{stdout}");
 }
+
+/// The soak with tiny durations: the embedded postmaster is SIGKILLed and
+/// SIGQUIT under a retried RecordUsage/CreateSkill load, the server's
+/// supervisor brings it back, and nothing acknowledged may be missing (the
+/// benchmark exits non-zero if anything is lost, duplicated or miscounted).
+#[test]
+fn the_soak_loses_nothing_when_the_embedded_postmaster_is_killed_under_load() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atelier-bench"))
+        .args(["--smoke", "--only", "soak"])
+        .env_remove("ATELIER_BENCH_DATABASE_URL")
+        .output()
+        .expect("run atelier-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "atelier-bench --only soak failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("faults 2;"), "{stdout}");
+    assert!(stdout.contains("lost 0; duplicated 0"), "{stdout}");
+}
