@@ -12,6 +12,8 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::common::as_user;
+
 const ATELIER: &str = env!("CARGO_BIN_EXE_atelier");
 
 /// A free loopback port (bound, then released for the server to take).
@@ -199,37 +201,28 @@ async fn a_killed_embedded_postgres_is_restarted_and_serving_resumes() {
     let second = running_postmaster(&data_dir).expect("restarted");
     assert_ne!(second, first, "a new postmaster runs");
 
-    // Writes work again, through the same pool.
+    // Writes work again, through the same pool (the first call may meet a
+    // pooled connection of the dead server: UNAVAILABLE, retried).
     let channel = Channel::from_shared(format!("http://127.0.0.1:{}", server.port))
         .expect("uri")
         .connect_lazy();
-    let mut request = tonic::Request::new(CreateSkillRequest {
-        slug: "after-restart".to_owned(),
-        name: "After".to_owned(),
-        description: "A restart".to_owned(),
-        category: SkillCategory::Prompt.into(),
-        hours_saved: None,
-        request_id: String::new(),
-    });
-    request
-        .metadata_mut()
-        .insert("x-user-id", "ada".parse().expect("ascii"));
     let mut registry = SkillRegistryClient::new(channel);
-    let mut created = registry.create_skill(request).await;
-    // The first call may meet a pooled connection of the dead server.
+    let create = || {
+        as_user(
+            "ada",
+            CreateSkillRequest {
+                slug: "after-restart".to_owned(),
+                name: "After".to_owned(),
+                description: "A restart".to_owned(),
+                category: SkillCategory::Prompt.into(),
+                hours_saved: None,
+                request_id: "after-restart".to_owned(),
+            },
+        )
+    };
+    let mut created = registry.create_skill(create()).await;
     if created.is_err() {
-        let mut retry = tonic::Request::new(CreateSkillRequest {
-            slug: "after-restart".to_owned(),
-            name: "After".to_owned(),
-            description: "A restart".to_owned(),
-            category: SkillCategory::Prompt.into(),
-            hours_saved: None,
-            request_id: String::new(),
-        });
-        retry
-            .metadata_mut()
-            .insert("x-user-id", "ada".parse().expect("ascii"));
-        created = registry.create_skill(retry).await;
+        created = registry.create_skill(create()).await;
     }
     created.expect("a write after the restart");
     server.terminate().await;
@@ -278,14 +271,6 @@ async fn acknowledged_writes_survive_a_server_killed_mid_load_and_restarted() {
     use std::collections::BTreeSet;
     use std::sync::{Arc, Mutex};
 
-    fn as_user<T>(message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("x-user-id", "ada".parse().expect("ascii"));
-        request
-    }
-
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let port = free_port();
@@ -297,14 +282,17 @@ async fn acknowledged_writes_survive_a_server_killed_mid_load_and_restarted() {
     let mut skills = Vec::new();
     for n in 0..4 {
         let skill = SkillRegistryClient::new(channel.clone())
-            .create_skill(as_user(CreateSkillRequest {
-                slug: format!("killed-server-{n}"),
-                name: "Skill".to_owned(),
-                description: "Used while the server dies".to_owned(),
-                category: SkillCategory::Prompt.into(),
-                hours_saved: None,
-                request_id: String::new(),
-            }))
+            .create_skill(as_user(
+                "ada",
+                CreateSkillRequest {
+                    slug: format!("killed-server-{n}"),
+                    name: "Skill".to_owned(),
+                    description: "Used while the server dies".to_owned(),
+                    category: SkillCategory::Prompt.into(),
+                    hours_saved: None,
+                    request_id: String::new(),
+                },
+            ))
             .await
             .expect("create skill")
             .into_inner()
@@ -333,7 +321,7 @@ async fn acknowledged_writes_survive_a_server_killed_mid_load_and_restarted() {
                         request_id: request_id.clone(),
                     };
                     let mut registry = SkillRegistryClient::new(channel.clone());
-                    if registry.record_usage(as_user(request)).await.is_ok() {
+                    if registry.record_usage(as_user("ada", request)).await.is_ok() {
                         acknowledged.lock().expect("lock").insert(request_id);
                         break;
                     }
