@@ -183,7 +183,12 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
-    /// Seconds a new connection has to send its first bytes.
+    /// Connections one client address may hold at once.
+    #[arg(long, env = "ATELIER_MAX_CONNECTIONS_PER_IP", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections_per_ip: u64,
+
+    /// Seconds a new connection has to send its HTTP/2 preface.
     #[arg(long, env = "ATELIER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub handshake_timeout_secs: u64,
@@ -333,6 +338,8 @@ impl ServeConfig {
     pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
         crate::connections::ConnectionLimits {
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            max_connections_per_ip: usize::try_from(self.max_connections_per_ip)
+                .unwrap_or(usize::MAX),
             handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout_secs),
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
         }

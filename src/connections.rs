@@ -56,6 +56,9 @@ pub fn protected_address(
 pub struct ConnectionLimits {
     /// Connections held at once; one more is closed as soon as it arrives.
     pub max_connections: usize,
+    /// Connections held at once from one client address, so a single host
+    /// cannot take every place.
+    pub max_connections_per_ip: usize,
     /// Time a new connection has to send its HTTP/2 preface (24 bytes):
     /// trickling a byte now and then does not hold a place.
     pub handshake_timeout: Duration,
@@ -68,6 +71,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
+            max_connections_per_ip: 256,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
         }
@@ -85,25 +89,80 @@ where
     S: Stream<Item = Result<TcpStream, io::Error>>,
 {
     let places = Arc::new(Semaphore::new(limits.max_connections));
+    let per_ip = Arc::new(PerIp::default());
     incoming.filter_map(move |accepted| {
-        let places = places.clone();
+        let (places, per_ip) = (places.clone(), per_ip.clone());
         async move {
-            match accepted {
-                Err(error) => Some(Err(error)),
-                Ok(stream) => match places.try_acquire_owned() {
-                    Ok(place) => Some(Ok(LimitedConnection::new(stream, place, limits))),
-                    Err(_) => {
-                        tracing::warn!(
-                            peer = ?stream.peer_addr().ok(),
-                            max_connections = limits.max_connections,
-                            "connection refused: the server holds as many as it may"
-                        );
-                        None
-                    }
-                },
-            }
+            let stream = match accepted {
+                Err(error) => return Some(Err(error)),
+                Ok(stream) => stream,
+            };
+            let peer = stream.peer_addr().ok().map(|peer| peer.ip());
+            let Ok(place) = places.try_acquire_owned() else {
+                tracing::warn!(
+                    peer = ?peer,
+                    max_connections = limits.max_connections,
+                    "connection refused: the server holds as many as it may"
+                );
+                return None;
+            };
+            let Some(ip_place) = peer.and_then(|ip| per_ip.take(ip, limits.max_connections_per_ip))
+            else {
+                tracing::warn!(
+                    peer = ?peer,
+                    max_connections_per_ip = limits.max_connections_per_ip,
+                    "connection refused: this address holds as many as it may"
+                );
+                return None;
+            };
+            Some(Ok(LimitedConnection::new(
+                stream,
+                (place, ip_place),
+                limits,
+            )))
         }
     })
+}
+
+/// Connections held per client address.
+#[derive(Debug, Default)]
+struct PerIp(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+impl PerIp {
+    /// A place for one more connection from `ip`, if it holds fewer than
+    /// `max`.
+    fn take(self: &Arc<Self>, ip: std::net::IpAddr, max: usize) -> Option<IpPlace> {
+        let mut held = self.0.lock().ok()?;
+        let count = held.entry(ip).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(IpPlace {
+            per_ip: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// One connection's place under its address's cap, given back on drop.
+#[derive(Debug)]
+struct IpPlace {
+    per_ip: Arc<PerIp>,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for IpPlace {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.per_ip.0.lock()
+            && let Some(count) = held.get_mut(&self.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// An accepted connection under the limits: it gives its place back when
@@ -119,18 +178,22 @@ pub struct LimitedConnection {
     /// Bytes of the preface read so far (stops counting at its length).
     preface_read: usize,
     idle_timeout: Duration,
-    _place: OwnedSemaphorePermit,
+    _places: (OwnedSemaphorePermit, IpPlace),
 }
 
 impl LimitedConnection {
-    fn new(stream: TcpStream, place: OwnedSemaphorePermit, limits: ConnectionLimits) -> Self {
+    fn new(
+        stream: TcpStream,
+        places: (OwnedSemaphorePermit, IpPlace),
+        limits: ConnectionLimits,
+    ) -> Self {
         Self {
             stream,
             deadline: Box::pin(tokio::time::sleep(limits.handshake_timeout)),
             last_traffic: None,
             preface_read: 0,
             idle_timeout: limits.idle_timeout,
-            _place: place,
+            _places: places,
         }
     }
 }

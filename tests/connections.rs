@@ -31,6 +31,7 @@ async fn connections_over_the_cap_are_closed_and_silent_ones_time_out() {
     let app = TestApp::start_with(TestAppOptions {
         connections: ConnectionLimits {
             max_connections: 3,
+            max_connections_per_ip: 3,
             handshake_timeout: Duration::from_millis(800),
             idle_timeout: Duration::from_secs(60),
         },
@@ -75,4 +76,25 @@ async fn connections_over_the_cap_are_closed_and_silent_ones_time_out() {
         .check(tonic_health::pb::HealthCheckRequest::default())
         .await
         .expect("health");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_address_cannot_take_every_place() {
+    let app = TestApp::start_with(TestAppOptions {
+        connections: ConnectionLimits {
+            max_connections: 100,
+            max_connections_per_ip: 2,
+            ..ConnectionLimits::default()
+        },
+        ..TestAppOptions::default()
+    })
+    .await;
+    // The test app's own channel holds one of 127.0.0.1's two places.
+    let _second = TcpStream::connect(app.addr).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(app.addr).await.expect("connect");
+    assert!(
+        closed_within(&mut third, Duration::from_millis(500)).await,
+        "a third connection from the same address is closed at once"
+    );
 }

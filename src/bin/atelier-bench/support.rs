@@ -203,7 +203,12 @@ impl RunningServer {
             auth: Authenticator::new(&[]).map_err(anyhow::Error::msg)?,
             health_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
-            connections: atelier::connections::ConnectionLimits::default(),
+            // Every benchmark client comes from 127.0.0.1: no caps here.
+            connections: atelier::connections::ConnectionLimits {
+                max_connections: 100_000,
+                max_connections_per_ip: 100_000,
+                ..atelier::connections::ConnectionLimits::default()
+            },
         };
         let server = tokio::spawn(serve_grpc(
             listener,
