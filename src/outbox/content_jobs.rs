@@ -7,7 +7,6 @@
 
 use crate::db::rows::SingleRow as _;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use object_store::ObjectStoreExt as _;
 use sha2::{Digest, Sha256};
@@ -15,8 +14,8 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::registry::versions;
-use crate::schema::{skill_version_verifications, skill_versions};
+use crate::registry::versions::{self, Verdict};
+use crate::schema::skill_versions;
 
 /// What a job's failure says, for `last_error`.
 pub type JobError = String;
@@ -26,31 +25,15 @@ pub(super) fn db_error(error: impl std::fmt::Display) -> JobError {
     format!("database: {error}")
 }
 
-/// What hashing a version's stored content found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verified {
-    /// The bytes hash to the version's SHA-256.
-    Intact,
-    /// The bytes hash to something else.
-    Mismatch,
-    /// The object is gone.
-    Missing,
-    /// The version itself was deleted meanwhile: nothing to verify.
-    VersionGone,
-}
-
-impl Verified {
-    /// Whether the content was found damaged.
-    pub fn is_damage(self) -> bool {
-        matches!(self, Self::Mismatch | Self::Missing)
-    }
-}
-
 /// Hashes the stored object of version `version_id` and records the
-/// outcome beside the version: verified, mismatch (with the hash found) or
+/// verdict beside the version: verified, mismatch (with the hash found) or
 /// missing. No transaction is open while the object is read. Returns the
-/// outcome and the bytes hashed.
-pub async fn verify(state: &AppState, version_id: Uuid) -> Result<(Verified, u64), JobError> {
+/// verdict (`None` when the version was deleted meanwhile) and the bytes
+/// hashed.
+pub async fn verify(
+    state: &AppState,
+    version_id: Uuid,
+) -> Result<(Option<Verdict>, u64), JobError> {
     let mut conn = state.pool.get().await.map_err(db_error)?;
     let found: Option<(String, String)> = skill_versions::table
         .find(version_id)
@@ -62,64 +45,33 @@ pub async fn verify(state: &AppState, version_id: Uuid) -> Result<(Verified, u64
         .map_err(db_error)?;
     drop(conn);
     let Some((key, expected)) = found else {
-        return Ok((Verified::VersionGone, 0)); // The version (and its skill) were deleted.
+        return Ok((None, 0)); // The version (and its skill) were deleted.
     };
 
     let hashed = hash_object(state, &key).await?;
     let bytes = hashed.as_ref().map_or(0, |(_, size)| *size);
-    let (verified, found_sha256) = match hashed {
-        None => (Verified::Missing, None),
-        Some((actual, _)) if actual == expected => (Verified::Intact, None),
-        Some((actual, _)) => (Verified::Mismatch, Some(actual)),
+    let (verdict, found_sha256) = match hashed {
+        None => (Verdict::Missing, None),
+        Some((actual, _)) if actual == expected => (Verdict::Verified, None),
+        Some((actual, _)) => (Verdict::Mismatch, Some(actual)),
     };
     let mut conn = state.pool.get().await.map_err(db_error)?;
-    let recorded = record(&mut conn, version_id, verified, found_sha256.as_deref()).await;
-    match recorded {
-        Ok(()) => Ok((verified, bytes)),
-        // Deleted while we hashed: nothing to record.
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            _,
-        )) => Ok((Verified::VersionGone, bytes)),
-        Err(error) => Err(db_error(error)),
+    let recorded = versions::record_verdict(
+        &mut conn,
+        version_id,
+        verdict,
+        found_sha256.as_deref(),
+        false,
+    )
+    .await
+    .map_err(db_error)?;
+    if !recorded {
+        return Ok((None, bytes)); // Deleted while we hashed.
     }
-}
-
-/// Records what verifying version `version_id` found (`found_sha256`: the
-/// hash of damaged content), replacing any earlier outcome. Damage is
-/// logged here, once, where it is recorded.
-pub async fn record(
-    conn: &mut diesel_async::AsyncPgConnection,
-    version_id: Uuid,
-    verified: Verified,
-    found_sha256: Option<&str>,
-) -> QueryResult<()> {
-    let outcome = match verified {
-        Verified::Intact => "verified",
-        Verified::Mismatch => "mismatch",
-        Verified::Missing => "missing",
-        Verified::VersionGone => return Ok(()),
-    };
-    if verified.is_damage() {
-        tracing::warn!(version.id = %version_id, outcome, "stored content is damaged");
+    if verdict.is_damage() {
+        tracing::warn!(version.id = %version_id, %key, outcome = verdict.as_db(), "stored content is damaged");
     }
-    diesel::insert_into(skill_version_verifications::table)
-        .values((
-            skill_version_verifications::version_id.eq(version_id),
-            skill_version_verifications::state.eq(outcome),
-            skill_version_verifications::found_sha256.eq(found_sha256),
-        ))
-        .on_conflict(skill_version_verifications::version_id)
-        .do_update()
-        .set((
-            skill_version_verifications::state.eq(excluded(skill_version_verifications::state)),
-            skill_version_verifications::found_sha256
-                .eq(excluded(skill_version_verifications::found_sha256)),
-            skill_version_verifications::verified_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    Ok((Some(verdict), bytes))
 }
 
 /// Bytes fetched per read while hashing. Big reads matter: the local store

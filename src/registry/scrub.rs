@@ -28,6 +28,7 @@ use crate::config::ScrubConfig;
 use crate::db::rows::SingleRow as _;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::content_jobs;
+use crate::registry::versions::Verdict;
 use crate::schema::{content_scrub, skill_version_verifications, skill_versions};
 use crate::shutdown::Shutdown;
 
@@ -178,7 +179,7 @@ pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> ApiRe
         return Ok(Step::PassFinished);
     };
     drop(conn);
-    let (verified, bytes) = content_jobs::verify(state, version_id)
+    let (verdict, bytes) = content_jobs::verify(state, version_id)
         .await
         .map_err(ApiError::unavailable)?;
     let mut conn = state.pool.get().await?;
@@ -189,7 +190,8 @@ pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> ApiRe
             content_scrub::pass_bytes
                 .eq(content_scrub::pass_bytes + i64::try_from(bytes).unwrap_or(i64::MAX)),
             content_scrub::pass_damaged
-                .eq(content_scrub::pass_damaged + i64::from(verified.is_damage())),
+                .eq(content_scrub::pass_damaged
+                    + i64::from(verdict.is_some_and(Verdict::is_damage))),
         ))
         .execute(&mut conn)
         .await?;

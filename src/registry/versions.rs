@@ -55,7 +55,80 @@ impl VersionView {
     pub fn failed_verification(&self) -> bool {
         self.verification
             .as_ref()
-            .is_some_and(|v| v.state == "mismatch" || v.state == "missing")
+            .is_some_and(|v| v.state != Verdict::Verified.as_db())
+    }
+}
+
+/// A verification's verdict on a version's stored content, as recorded
+/// beside the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The bytes hash to the version's SHA-256.
+    Verified,
+    /// The bytes hash to something else.
+    Mismatch,
+    /// The object is gone.
+    Missing,
+}
+
+impl Verdict {
+    /// The database's text for this verdict.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Mismatch => "mismatch",
+            Self::Missing => "missing",
+        }
+    }
+
+    /// Whether the content was found damaged.
+    pub fn is_damage(self) -> bool {
+        self != Self::Verified
+    }
+}
+
+/// Records `verdict` (with `found_sha256`, the hash of damaged content) on
+/// version `version_id`, replacing any earlier one. A new verification
+/// (`only_if_changed` false) always stamps its time; a report that merely
+/// repeats the recorded verdict (`only_if_changed` true) writes nothing.
+/// Returns whether a row was written — false too when the version no
+/// longer exists.
+pub async fn record_verdict(
+    conn: &mut AsyncPgConnection,
+    version_id: Uuid,
+    verdict: Verdict,
+    found_sha256: Option<&str>,
+    only_if_changed: bool,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        #[expect(dead_code, reason = "only whether a row came back matters")]
+        version_id: Uuid,
+    }
+    let written: QueryResult<Vec<Written>> = diesel::sql_query(
+        "INSERT INTO skill_version_verifications AS v (version_id, state, found_sha256) \
+         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM skill_versions WHERE id = $1) \
+         ON CONFLICT (version_id) DO UPDATE \
+           SET state = EXCLUDED.state, found_sha256 = EXCLUDED.found_sha256, verified_at = now() \
+           WHERE NOT $4 \
+              OR (v.state, v.found_sha256) IS DISTINCT FROM (EXCLUDED.state, EXCLUDED.found_sha256) \
+         RETURNING v.version_id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(version_id)
+    .bind::<Text, _>(verdict.as_db())
+    .bind::<diesel::sql_types::Nullable<Text>, _>(found_sha256)
+    .bind::<diesel::sql_types::Bool, _>(only_if_changed)
+    .load(conn)
+    .await;
+    match written {
+        Ok(rows) => Ok(!rows.is_empty()),
+        // Deleted between the check and the insert: nothing to record.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        )) => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
@@ -64,14 +137,13 @@ impl VersionView {
 /// again at once (its verdict replaces this one; a store that failed only
 /// for a moment heals the record). Damage already on record is not
 /// reported twice: a lock-free read answers most repeat readers, and the
-/// recording upsert changes (and queues a check) only when the recorded
-/// verdict differs, so concurrent readers of one damaged version queue one
-/// check. Best effort: a failure is logged; the reader gets its DATA_LOSS
-/// anyway.
+/// recording writes (and queues a check) only when the recorded verdict
+/// differs, so concurrent readers of one damaged version queue one check.
+/// Best effort: a failure is logged; the reader gets its DATA_LOSS anyway.
 pub async fn report_damage(state: &crate::app::AppState, version_id: Uuid, damage: Damage) {
-    let (outcome, found) = match &damage {
-        Damage::Missing => ("missing", None),
-        Damage::Mismatch { found } => ("mismatch", Some(found.as_str())),
+    let (verdict, found) = match &damage {
+        Damage::Missing => (Verdict::Missing, None),
+        Damage::Mismatch { found } => (Verdict::Mismatch, Some(found.as_str())),
     };
     let reported: ApiResult<bool> = async {
         let mut conn = state.pool.get().await?;
@@ -81,35 +153,20 @@ pub async fn report_damage(state: &crate::app::AppState, version_id: Uuid, damag
             .load(&mut conn)
             .await
             .single_optional()?;
-        if known.is_some_and(|k| k.state == outcome && k.found_sha256.as_deref() == found) {
+        if known.is_some_and(|k| k.state == verdict.as_db() && k.found_sha256.as_deref() == found) {
             return Ok(false);
         }
         conn.transaction(async |conn| {
-            #[derive(QueryableByName)]
-            struct Changed {
-                #[diesel(sql_type = diesel::sql_types::Uuid)]
-                #[expect(dead_code, reason = "only whether a row came back matters")]
-                version_id: Uuid,
-            }
-            let changed: Vec<Changed> = diesel::sql_query(
-                "INSERT INTO skill_version_verifications AS v (version_id, state, found_sha256) \
-                 SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM skill_versions WHERE id = $1) \
-                 ON CONFLICT (version_id) DO UPDATE \
-                   SET state = EXCLUDED.state, found_sha256 = EXCLUDED.found_sha256, verified_at = now() \
-                   WHERE (v.state, v.found_sha256) IS DISTINCT FROM (EXCLUDED.state, EXCLUDED.found_sha256) \
-                 RETURNING v.version_id",
-            )
-            .bind::<diesel::sql_types::Uuid, _>(version_id)
-            .bind::<Text, _>(outcome)
-            .bind::<diesel::sql_types::Nullable<Text>, _>(found)
-            .load(conn)
-            .await?;
-            if changed.is_empty() {
+            if !record_verdict(conn, version_id, verdict, found, true).await? {
                 return Ok(false);
             }
             events::enqueue(
                 conn,
-                &[NewEvent::new(events::CONTENT_VERIFY, version_id, serde_json::json!({}))],
+                &[NewEvent::new(
+                    events::CONTENT_VERIFY,
+                    version_id,
+                    serde_json::json!({}),
+                )],
             )
             .await?;
             Ok(true)
@@ -118,9 +175,11 @@ pub async fn report_damage(state: &crate::app::AppState, version_id: Uuid, damag
     }
     .await;
     match reported {
-        Ok(true) => {
-            tracing::warn!(version.id = %version_id, outcome, "a read found stored content damaged; recorded, re-check queued")
-        }
+        Ok(true) => tracing::warn!(
+            version.id = %version_id,
+            outcome = verdict.as_db(),
+            "a read found stored content damaged; recorded, re-check queued"
+        ),
         Ok(false) => {}
         Err(error) => {
             tracing::warn!(version.id = %version_id, %error, "could not record damage a read found")
