@@ -17,7 +17,8 @@ use crate::config::{
     Cli, Command, CommonConfig, ContentLimits, OutboxCommand, ServeConfig, UsageCounters,
     WorkerConfig,
 };
-use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres, Supervisor};
+use crate::db::embedded::{self, ClusterOptions, EmbeddedPostgres};
+use crate::db::supervisor::Supervisor;
 use crate::db::{self, DbPool};
 use crate::proto::admin::outbox_server::OutboxServer;
 use crate::proto::registry::skill_registry_server::SkillRegistryServer;

@@ -11,8 +11,9 @@
 //! data directory under `/var/lib/atelier`, recorded in
 //! `<data dir>/postgres.location`. A cluster left running by a crashed
 //! process is stopped and started afresh; a stale `postmaster.pid` whose
-//! process is not our postmaster is removed. [`Supervisor`] restarts a
-//! cluster that dies while the server runs. The test harness uses the same
+//! process is not our postmaster is removed. A
+//! [`Supervisor`](super::supervisor::Supervisor) restarts a cluster that
+//! dies while the server runs. The test harness uses the same
 //! code for its shared cluster.
 
 use std::fs;
@@ -259,6 +260,11 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// The cluster's data directory (`PGDATA`).
+    pub fn pgdata(&self) -> &Path {
+        &self.pgdata
+    }
+
     /// The postmaster's pid while we run it.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
@@ -475,85 +481,6 @@ impl Drop for EmbeddedPostgres {
         // so the cluster does not outlive us.
         if let Some(pid) = self.child.as_ref().and_then(Child::id) {
             let _ = kill(Pid::from_raw(pid_i32(pid)), Signal::SIGINT);
-        }
-    }
-}
-
-/// How often the supervisor looks at the postmaster.
-const SUPERVISE_INTERVAL: Duration = Duration::from_millis(250);
-
-/// Longest wait between two failed restarts.
-const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(30);
-
-/// Keeps a started cluster running: when its postmaster dies (killed, out
-/// of memory, a crash), the supervisor logs how it ended and starts it
-/// again — PostgreSQL recovers from its WAL — backing off while restarts
-/// fail. Connections to the dead server fail meanwhile (the pool and the
-/// health probe see it, health goes NOT_SERVING) and work again once it is
-/// back.
-#[derive(Debug)]
-pub struct Supervisor {
-    cluster: std::sync::Arc<tokio::sync::Mutex<EmbeddedPostgres>>,
-    stop: crate::shutdown::Shutdown,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Supervisor {
-    /// Supervises `cluster`, which must have been started.
-    pub fn watch(cluster: EmbeddedPostgres) -> Self {
-        let cluster = std::sync::Arc::new(tokio::sync::Mutex::new(cluster));
-        let stop = crate::shutdown::Shutdown::new();
-        let task = tokio::spawn(supervise(cluster.clone(), stop.clone()));
-        Self {
-            cluster,
-            stop,
-            task,
-        }
-    }
-
-    /// Stops supervising, then stops the cluster.
-    pub async fn stop(self) -> Result<(), EmbeddedError> {
-        self.stop.trigger();
-        let _ = self.task.await;
-        self.cluster.lock().await.stop().await
-    }
-}
-
-async fn supervise(
-    cluster: std::sync::Arc<tokio::sync::Mutex<EmbeddedPostgres>>,
-    stop: crate::shutdown::Shutdown,
-) {
-    let mut backoff = SUPERVISE_INTERVAL;
-    let mut wait = SUPERVISE_INTERVAL;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = stop.wait() => return,
-        }
-        let mut cluster = cluster.lock().await;
-        if let Some(status) = cluster.reap() {
-            tracing::error!(%status, pgdata = %cluster.pgdata.display(), "embedded PostgreSQL exited; restarting it");
-        } else if cluster.child.is_some() {
-            wait = SUPERVISE_INTERVAL;
-            continue;
-        }
-        let restarted = tokio::select! {
-            restarted = cluster.start() => restarted,
-            // Shutdown wins over a restart in progress; `stop` then stops
-            // whatever half-started server is left.
-            () = stop.wait() => return,
-        };
-        match restarted {
-            Ok(()) => {
-                tracing::info!("embedded PostgreSQL is running again");
-                backoff = SUPERVISE_INTERVAL;
-                wait = SUPERVISE_INTERVAL;
-            }
-            Err(error) => {
-                tracing::error!(%error, retry_in_ms = backoff.as_millis(), "embedded PostgreSQL did not restart");
-                wait = backoff;
-                backoff = (backoff * 2).min(MAX_RESTART_BACKOFF);
-            }
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod embedded;
 pub mod rows;
 pub mod shared_cluster;
+pub mod supervisor;
 
 use std::time::Duration;
 
