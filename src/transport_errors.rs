@@ -49,25 +49,19 @@ pub fn from_tonic(status: &Status) -> Option<ApiError> {
                 .and_then(|path| path.split_once('.').map(|(_, field)| field))
                 .filter(|field| !field.is_empty() && field.len() <= 100)
                 .unwrap_or("request");
-            Some(ApiError {
-                reason: "MALFORMED_REQUEST",
-                ..ApiError::invalid(vec![FieldViolation::new(
-                    field,
-                    format!(
-                        "the request is not valid protobuf for this method: {}",
-                        crate::text::quote(detail)
-                    ),
-                )])
-            })
+            Some(malformed(
+                field,
+                format!(
+                    "the request is not valid protobuf for this method: {}",
+                    crate::text::quote(detail)
+                ),
+            ))
         }
         Code::Internal if MALFORMED_FRAMING.iter().any(|m| message.starts_with(m)) => {
-            Some(ApiError {
-                reason: "MALFORMED_REQUEST",
-                ..ApiError::invalid(vec![FieldViolation::new(
-                    "request",
-                    format!("the request is not a well-formed gRPC message: {message}"),
-                )])
-            })
+            Some(malformed(
+                "request",
+                format!("the request is not a well-formed gRPC message: {message}"),
+            ))
         }
         Code::OutOfRange if message.starts_with("Error, decoded message length too large") => {
             Some(ApiError::new(
@@ -77,6 +71,15 @@ pub fn from_tonic(status: &Status) -> Option<ApiError> {
             ))
         }
         _ => None,
+    }
+}
+
+/// INVALID_ARGUMENT (`MALFORMED_REQUEST`) for a request that is not what
+/// its method reads.
+fn malformed(field: &str, description: String) -> ApiError {
+    ApiError {
+        reason: "MALFORMED_REQUEST",
+        ..ApiError::invalid(vec![FieldViolation::new(field, description)])
     }
 }
 
