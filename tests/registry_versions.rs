@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 use tokio_stream::StreamExt as _;
 use tonic::Code;
 
-use crate::common::{TestApp, TestAppOptions, as_user, count, reason, violated_fields};
+use crate::common::{
+    TestApp, TestAppOptions, as_user, count, read_content, reason, violated_fields,
+};
 
 const AUTHOR: &str = "ada";
 
@@ -67,37 +69,6 @@ async fn add_version(
         .await
         .map(|r| r.into_inner())
         .map(|r| (r.version.expect("version"), r.skill.expect("skill")))
-}
-
-async fn read_content(
-    app: &TestApp,
-    skill: &Skill,
-    version: u32,
-) -> Result<Vec<u8>, tonic::Status> {
-    let mut stream = app
-        .registry()
-        .read_skill_version_content(as_user(
-            "reader",
-            ReadSkillVersionContentRequest {
-                skill_id: skill.id.clone(),
-                version,
-            },
-        ))
-        .await?
-        .into_inner();
-    let mut content = Vec::new();
-    let mut first = true;
-    while let Some(message) = stream.next().await {
-        let message = message?;
-        assert_eq!(
-            message.version.is_some(),
-            first,
-            "the version rides on the first message only"
-        );
-        first = false;
-        content.extend_from_slice(&message.chunk);
-    }
-    Ok(content)
 }
 
 async fn upload(

@@ -6,13 +6,12 @@
 use atelier::proto::admin::GetOutboxStatsRequest;
 use atelier::proto::admin::outbox_client::OutboxClient;
 use atelier::proto::registry::{
-    CreateSkillVersionRequest, GetSkillVersionRequest, PublishSkillVersionRequest,
-    ReadSkillVersionContentRequest, Skill, SkillVersion, VerificationState,
+    CreateSkillVersionRequest, GetSkillVersionRequest, PublishSkillVersionRequest, Skill,
+    SkillVersion, VerificationState,
 };
-use tokio_stream::StreamExt as _;
 use tonic::Code;
 
-use crate::common::{TestApp, as_user, count, create_skill, reason};
+use crate::common::{TestApp, as_user, count, create_skill, read_content, reason};
 
 const AUTHOR: &str = "ada";
 
@@ -35,25 +34,6 @@ async fn add_version(app: &TestApp, skill: &Skill, content: &[u8]) -> SkillVersi
         .into_inner()
         .version
         .expect("version")
-}
-
-async fn read(app: &TestApp, skill: &Skill, version: u32) -> Result<Vec<u8>, tonic::Status> {
-    let mut stream = app
-        .registry()
-        .read_skill_version_content(as_user(
-            "reader",
-            ReadSkillVersionContentRequest {
-                skill_id: skill.id.clone(),
-                version,
-            },
-        ))
-        .await?
-        .into_inner();
-    let mut content = Vec::new();
-    while let Some(message) = stream.next().await {
-        content.extend_from_slice(&message?.chunk);
-    }
-    Ok(content)
 }
 
 async fn verification(app: &TestApp, skill: &Skill, version: u32) -> VerificationState {
@@ -111,7 +91,7 @@ async fn damage_found_by_a_read_is_recorded_at_once_and_blocks_publishing_until_
     damaged[5] ^= 0x20;
     std::fs::write(&file, &damaged).expect("damage the object");
 
-    let status = read(&app, &skill, 1).await.expect_err("damaged");
+    let status = read_content(&app, &skill, 1).await.expect_err("damaged");
     assert_eq!(status.code(), Code::DataLoss);
     // Recorded before the reader heard of it, and a re-check is queued.
     assert_eq!(
@@ -121,7 +101,7 @@ async fn damage_found_by_a_read_is_recorded_at_once_and_blocks_publishing_until_
     assert_eq!(count(&app, PENDING_VERIFICATIONS).await, 1);
     // More readers of the same damage queue no more checks.
     for _ in 0..3 {
-        assert!(read(&app, &skill, 1).await.is_err());
+        assert!(read_content(&app, &skill, 1).await.is_err());
     }
     assert_eq!(count(&app, PENDING_VERIFICATIONS).await, 1);
 
@@ -151,7 +131,10 @@ async fn damage_found_by_a_read_is_recorded_at_once_and_blocks_publishing_until_
     // A vanished object is recorded as missing by the read that finds it.
     std::fs::remove_file(&file).expect("lose the object");
     assert_eq!(
-        read(&app, &skill, 1).await.expect_err("missing").code(),
+        read_content(&app, &skill, 1)
+            .await
+            .expect_err("missing")
+            .code(),
         Code::DataLoss
     );
     assert_eq!(

@@ -327,6 +327,39 @@ pub async fn create_skill(
         .expect("skill")
 }
 
+/// The content of version `version` of `skill`, read through the
+/// streaming RPC (checking the version rides on the first message only).
+pub async fn read_content(
+    app: &TestApp,
+    skill: &atelier::proto::registry::Skill,
+    version: u32,
+) -> Result<Vec<u8>, tonic::Status> {
+    let mut stream = app
+        .registry()
+        .read_skill_version_content(as_user(
+            "reader",
+            atelier::proto::registry::ReadSkillVersionContentRequest {
+                skill_id: skill.id.clone(),
+                version,
+            },
+        ))
+        .await?
+        .into_inner();
+    let mut content = Vec::new();
+    let mut first = true;
+    while let Some(message) = tokio_stream::StreamExt::next(&mut stream).await {
+        let message = message?;
+        assert_eq!(
+            message.version.is_some(),
+            first,
+            "the version rides on the first message only"
+        );
+        first = false;
+        content.extend_from_slice(&message.chunk);
+    }
+    Ok(content)
+}
+
 /// A RecordUsage request for one use of the skill with `skill_id`.
 pub fn use_of(skill_id: &str) -> atelier::proto::registry::RecordUsageRequest {
     use atelier::proto::registry::record_usage_request::Skill as Which;
