@@ -4,7 +4,6 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::app::AppState;
 use crate::auth::caller;
 use crate::error::{ApiError, Violations};
 use crate::outbox::admin::{self, DeadEvent};
@@ -13,6 +12,7 @@ use crate::proto::admin as pb;
 use crate::proto::admin::outbox_server::Outbox;
 use crate::proto::{json_object_to_struct, timestamp};
 use crate::registry::scrub;
+use crate::state::AppState;
 
 /// Most ids one RetryDeadEvents may name.
 pub const MAX_RETRY_IDS: usize = 1000;

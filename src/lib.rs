@@ -7,21 +7,26 @@
 //! [`workshop`] → a repository function → SQL in `migrations/`.
 
 pub mod admin;
-pub mod app;
 pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod connections;
+pub mod content;
 pub mod db;
 pub mod error;
 pub mod etag;
 pub mod health;
+pub mod ids;
+pub mod jobs;
 pub mod outbox;
 pub mod pagination;
 pub mod proto;
 pub mod registry;
 pub mod rpc_log;
 pub mod schema;
+pub mod server;
 pub mod shutdown;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod text;

@@ -7,7 +7,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = atelier::config::Cli::parse();
-    match atelier::app::run(cli).await {
+    match atelier::commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // `{:#}` prints the whole cause chain on one line.

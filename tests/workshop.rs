@@ -1317,7 +1317,7 @@ async fn build_packs_render_in_every_format_through_the_worker() {
         let bytes = read_pack(&app, "ada", id).await.expect("read");
         assert_eq!(
             pack.sha256,
-            atelier::registry::content::hex(&sha2::Sha256::digest(&bytes))
+            atelier::content::hex(&sha2::Sha256::digest(&bytes))
         );
         assert_eq!(pack.size_bytes, bytes.len() as i64);
         contents.insert(*format, bytes);

@@ -133,20 +133,6 @@ impl Category {
     }
 }
 
-/// A server-assigned id, as callers send it back.
-pub fn id(raw: &str) -> Result<uuid::Uuid, String> {
-    if raw.is_empty() {
-        return Err("must be set".to_owned());
-    }
-    uuid::Uuid::parse_str(raw)
-        .map_err(|_| format!("{} is not an id (a UUID)", crate::text::quote(raw)))
-}
-
-/// The id in request field `field`, or INVALID_ARGUMENT naming that field.
-pub fn id_field(field: &str, raw: &str) -> crate::error::ApiResult<uuid::Uuid> {
-    id(raw).map_err(|problem| crate::error::ApiError::invalid_field(field, problem))
-}
-
 /// Hours saved, 0–10000.
 pub fn hours_saved(value: i32) -> Result<i32, String> {
     if (0..=10_000).contains(&value) {

@@ -4,15 +4,19 @@
 //! repository function inside one transaction, and maps the result to the
 //! proto message.
 
-pub mod content;
+pub mod counters;
+pub mod events;
 pub mod fields;
 pub mod front_matter;
+pub mod jobs;
 pub mod listing;
 pub mod new_version;
 pub mod ratings;
 pub mod scrub;
 pub mod skills;
+pub mod staging;
 pub mod usage;
+pub mod verification;
 pub mod versions;
 
 use diesel_async::AsyncConnection as _;
@@ -25,7 +29,6 @@ use self::ratings::{NewRating, Rating};
 use self::skills::{NewSkill, Skill, SkillChanges, SkillRef};
 use self::usage::{Usage, UsageInput};
 use self::versions::VersionView;
-use crate::app::AppState;
 use crate::auth::caller;
 use crate::config::UsageCounters;
 use crate::error::{ApiError, ApiResult, Violations};
@@ -33,6 +36,7 @@ use crate::pagination;
 use crate::proto::registry as pb;
 use crate::proto::registry::skill_registry_server::SkillRegistry;
 use crate::proto::timestamp;
+use crate::state::AppState;
 
 /// The SkillRegistry service.
 #[derive(Debug, Clone)]
@@ -173,7 +177,7 @@ impl SkillRegistry for RegistryService {
         let req = request.into_inner();
         let skill = req.skill.unwrap_or_default();
         let mut violations = Violations::new();
-        let id = violations.check("skill.id", fields::id(&skill.id));
+        let id = violations.check("skill.id", crate::ids::id(&skill.id));
         let changes = skill_changes(&skill, req.update_mask.as_ref(), &mut violations);
         violations.finish()?;
         let Some(id) = id else {
@@ -195,7 +199,7 @@ impl SkillRegistry for RegistryService {
     ) -> Result<Response<pb::DeleteSkillResponse>, Status> {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
-        let id = fields::id_field("id", &req.id)?;
+        let id = crate::ids::id_field("id", &req.id)?;
         let mut conn = self.state.pool.get().await.map_err(ApiError::from)?;
         conn.transaction(async |conn| skills::delete(conn, id, &user, &req.etag).await)
             .await?;
@@ -229,7 +233,7 @@ impl SkillRegistry for RegistryService {
             )
             .into());
         }
-        let staged = content::stage_inline(req.content.into());
+        let staged = staging::stage_inline(req.content.into());
         let (version, skill) =
             new_version::create(&self.state, &version_request, &user, staged).await?;
         Ok(Response::new(pb::CreateSkillVersionResponse {
@@ -294,7 +298,7 @@ impl SkillRegistry for RegistryService {
             ),
         });
         let staged =
-            content::stage_stream(&self.state.storage, chunks, self.state.limits.upload_max)
+            staging::stage_stream(&self.state.storage, chunks, self.state.limits.upload_max)
                 .await?;
         let (version, skill) =
             new_version::create(&self.state, &version_request, &user, staged).await?;
@@ -327,7 +331,7 @@ impl SkillRegistry for RegistryService {
     ) -> Result<Response<pb::ListSkillVersionsResponse>, Status> {
         caller(&request)?;
         let req = request.into_inner();
-        let skill_id = fields::id_field("skill_id", &req.skill_id)?;
+        let skill_id = crate::ids::id_field("skill_id", &req.skill_id)?;
         let page_size = pagination::page_size(req.page_size)?;
         let query = pagination::fingerprint(&["versions", &req.skill_id]);
         let before: Option<i32> = self.state.page_tokens.decode(&req.page_token, &query)?;
@@ -361,7 +365,7 @@ impl SkillRegistry for RegistryService {
         drop(conn);
         let key = object_store::path::Path::from(view.version.object_key.as_str());
         let (state, version_id) = (self.state.clone(), view.version.id);
-        let chunks = content::stream_verified(
+        let chunks = crate::content::stream_verified(
             &self.state.storage,
             key,
             view.version.sha256.clone(),
@@ -402,7 +406,7 @@ impl SkillRegistry for RegistryService {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
         let mut violations = Violations::new();
-        let skill_id = violations.check("skill_id", fields::id(&req.skill_id));
+        let skill_id = violations.check("skill_id", crate::ids::id(&req.skill_id));
         let stars = violations.check("stars", fields::stars(req.stars));
         let comment = violations.check("comment", fields::comment(&req.comment));
         let hours = match req.hours_saved_estimate {
@@ -438,7 +442,7 @@ impl SkillRegistry for RegistryService {
     ) -> Result<Response<pb::ListRatingsResponse>, Status> {
         caller(&request)?;
         let req = request.into_inner();
-        let skill_id = fields::id_field("skill_id", &req.skill_id)?;
+        let skill_id = crate::ids::id_field("skill_id", &req.skill_id)?;
         let page_size = pagination::page_size(req.page_size)?;
         let query = pagination::fingerprint(&["ratings", &req.skill_id]);
         let after = self.state.page_tokens.decode(&req.page_token, &query)?;
@@ -528,7 +532,7 @@ impl SkillRegistry for RegistryService {
 /// The skill id and version number a request names.
 fn version_ref(skill_id: &str, version: u32) -> ApiResult<(uuid::Uuid, i32)> {
     let mut violations = Violations::new();
-    let skill_id = violations.check("skill_id", fields::id(skill_id));
+    let skill_id = violations.check("skill_id", crate::ids::id(skill_id));
     let version = violations.check("version", fields::version(version));
     violations.finish()?;
     skill_id
@@ -563,7 +567,7 @@ fn usage_input(
     let skill = match req.skill {
         Some(Which::SkillId(raw)) => violations.check(
             &format!("{prefix}skill_id"),
-            fields::id(&raw).map(SkillRef::Id),
+            crate::ids::id(&raw).map(SkillRef::Id),
         ),
         Some(Which::SkillSlug(raw)) => violations.check(
             &format!("{prefix}skill_slug"),
@@ -604,7 +608,7 @@ fn usage_input(
 fn skill_ref(selector: Option<pb::get_skill_request::Selector>) -> ApiResult<SkillRef> {
     use pb::get_skill_request::Selector;
     match selector {
-        Some(Selector::Id(raw)) => fields::id_field("id", &raw).map(SkillRef::Id),
+        Some(Selector::Id(raw)) => crate::ids::id_field("id", &raw).map(SkillRef::Id),
         Some(Selector::Slug(raw)) => Slug::parse(&raw)
             .map(SkillRef::Slug)
             .map_err(|problem| ApiError::invalid_field("slug", problem)),

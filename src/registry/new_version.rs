@@ -6,14 +6,14 @@
 use diesel_async::AsyncConnection as _;
 use uuid::Uuid;
 
-use super::content::StagedContent;
 use super::fields::{self, BoundedText, DESCRIPTION_MAX, NAME_MAX};
 use super::front_matter;
 use super::skills::{self, Skill};
+use super::staging::StagedContent;
 use super::versions::{self, SkillVersion, VersionDraft};
-use crate::app::AppState;
 use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult, Violations};
+use crate::state::AppState;
 use crate::storage::skill_content_key;
 
 /// What a request says about the version besides its content, checked.
@@ -41,7 +41,7 @@ impl VersionRequest {
         publish: bool,
     ) -> ApiResult<Self> {
         let mut violations = Violations::new();
-        let skill_id = violations.check(&format!("{prefix}skill_id"), fields::id(skill_id));
+        let skill_id = violations.check(&format!("{prefix}skill_id"), crate::ids::id(skill_id));
         let content_type = violations.check(
             &format!("{prefix}content_type"),
             fields::content_type(content_type),

@@ -9,9 +9,9 @@ use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::events::RatingChanged;
 use crate::auth::UserId;
 use crate::error::ApiResult;
-use crate::outbox::events::{self, NewEvent};
 use crate::schema::ratings;
 
 /// A stored rating.
@@ -56,15 +56,7 @@ impl NewRating {
             .load(conn)
             .await
             .single()?;
-        events::enqueue(
-            conn,
-            &[NewEvent::new(
-                events::RATING_CHANGED,
-                self.skill_id,
-                serde_json::json!({}),
-            )],
-        )
-        .await?;
+        crate::outbox::enqueue_one(conn, self.skill_id, &RatingChanged {}).await?;
         Ok(rating)
     }
 }

@@ -23,14 +23,14 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt as _;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use super::verification;
 use crate::config::ScrubConfig;
 use crate::db::rows::SingleRow as _;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox::content_jobs;
 use crate::registry::versions::Verdict;
 use crate::schema::{content_scrub, skill_version_verifications, skill_versions};
 use crate::shutdown::Shutdown;
+use crate::state::AppState;
 
 /// How long a replica holds the scrub between steps; a replica that dies
 /// hands the scrub over after this.
@@ -179,9 +179,9 @@ pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> ApiRe
         return Ok(Step::PassFinished);
     };
     drop(conn);
-    let (verdict, bytes) = content_jobs::verify(state, version_id)
+    let (verdict, bytes) = verification::verify(state, version_id)
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(|error| ApiError::unavailable(error.to_string()))?;
     let mut conn = state.pool.get().await?;
     diesel::update(content_scrub::table.filter(content_scrub::lease_holder.eq(holder)))
         .set((
@@ -326,12 +326,13 @@ async fn sweep(state: &AppState, ttl_secs: u64, holder: Uuid) -> ApiResult<u64> 
             drop(conn);
             for key in old {
                 let outcome = if prefix == "uploads" {
-                    content_jobs::delete_object(&store, &key)
+                    crate::content::delete_object(&store, &key)
                         .await
                         .map(|()| true)
+                        .map_err(crate::outbox::JobError::from)
                 } else {
                     let sha256 = key.rsplit('/').next().unwrap_or_default().to_owned();
-                    content_jobs::delete_unreferenced(state, &key, &sha256).await
+                    verification::delete_unreferenced(state, &key, &sha256).await
                 };
                 match outcome {
                     Ok(true) => removed += 1,

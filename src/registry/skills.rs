@@ -10,10 +10,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tonic::Code;
 use uuid::Uuid;
 
+use super::events::ContentUnreferenced;
 use super::fields::{BoundedText, Category, Slug};
 use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox::events::{self, NewEvent};
+use crate::outbox::NewEvent;
 use crate::schema::{skill_versions, skills};
 
 /// A stored skill (every column but the search document and the creator's
@@ -254,13 +255,15 @@ pub async fn delete(
     let events: Vec<NewEvent> = objects
         .into_iter()
         .map(|(key, sha256)| {
-            NewEvent::new(
-                events::CONTENT_UNREFERENCED,
+            NewEvent::of(
                 id,
-                serde_json::json!({ "object_key": key, "sha256": sha256 }),
+                &ContentUnreferenced {
+                    object_key: key,
+                    sha256,
+                },
             )
         })
         .collect();
-    events::enqueue(conn, &events).await?;
+    crate::outbox::enqueue(conn, &events).await?;
     Ok(())
 }

@@ -15,11 +15,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::events::UsageRecorded;
 use super::skills::{self, SkillRef};
 use crate::auth::UserId;
 use crate::config::UsageCounters;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox::events::{self, NewEvent};
+use crate::outbox::NewEvent;
 use crate::schema::{skill_versions, skills as skills_table, usage_events};
 
 /// A stored use.
@@ -230,15 +231,9 @@ async fn enqueue_uses(
 ) -> ApiResult<()> {
     let events: Vec<NewEvent> = uses_per_skill
         .into_iter()
-        .map(|(skill_id, uses)| {
-            NewEvent::new(
-                events::USAGE_RECORDED,
-                skill_id,
-                serde_json::json!({ "uses": uses }),
-            )
-        })
+        .map(|(skill_id, uses)| NewEvent::of(skill_id, &UsageRecorded { uses }))
         .collect();
-    events::enqueue(conn, &events).await?;
+    crate::outbox::enqueue(conn, &events).await?;
     Ok(())
 }
 

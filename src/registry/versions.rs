@@ -8,11 +8,11 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::content::Damage;
+use super::events::ContentVerify;
 use super::skills::{self, Skill};
 use crate::auth::UserId;
+use crate::content::Damage;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox::events::{self, NewEvent};
 use crate::schema::{skill_version_verifications, skill_versions, skills as skills_table};
 
 /// A stored version.
@@ -140,7 +140,7 @@ pub async fn record_verdict(
 /// recording writes (and queues a check) only when the recorded verdict
 /// differs, so concurrent readers of one damaged version queue one check.
 /// Best effort: a failure is logged; the reader gets its DATA_LOSS anyway.
-pub async fn report_damage(state: &crate::app::AppState, version_id: Uuid, damage: Damage) {
+pub async fn report_damage(state: &crate::state::AppState, version_id: Uuid, damage: Damage) {
     let (verdict, found) = match &damage {
         Damage::Missing => (Verdict::Missing, None),
         Damage::Mismatch { found } => (Verdict::Mismatch, Some(found.as_str())),
@@ -160,15 +160,7 @@ pub async fn report_damage(state: &crate::app::AppState, version_id: Uuid, damag
             if !record_verdict(conn, version_id, verdict, found, true).await? {
                 return Ok(false);
             }
-            events::enqueue(
-                conn,
-                &[NewEvent::new(
-                    events::CONTENT_VERIFY,
-                    version_id,
-                    serde_json::json!({}),
-                )],
-            )
-            .await?;
+            crate::outbox::enqueue_one(conn, version_id, &ContentVerify {}).await?;
             Ok(true)
         })
         .await
@@ -287,15 +279,7 @@ pub async fn insert_next(
         .load(conn)
         .await
         .single()?;
-    events::enqueue(
-        conn,
-        &[NewEvent::new(
-            events::CONTENT_VERIFY,
-            version.id,
-            serde_json::json!({}),
-        )],
-    )
-    .await?;
+    crate::outbox::enqueue_one(conn, version.id, &ContentVerify {}).await?;
     Ok((version, skill))
 }
 

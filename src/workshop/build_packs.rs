@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::events::BuildPackRender;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox::events::{self, NewEvent};
 use crate::schema::build_packs;
 
 /// A stored build pack.
@@ -49,15 +49,7 @@ pub async fn create(
         .load(conn)
         .await
         .single()?;
-    events::enqueue(
-        conn,
-        &[NewEvent::new(
-            events::BUILD_PACK_RENDER,
-            id,
-            serde_json::json!({}),
-        )],
-    )
-    .await?;
+    crate::outbox::enqueue_one(conn, id, &BuildPackRender {}).await?;
     Ok(pack)
 }
 

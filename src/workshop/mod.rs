@@ -8,7 +8,9 @@
 
 pub mod access;
 pub mod build_packs;
+pub mod events;
 pub mod fields;
+pub mod jobs;
 pub mod members;
 pub mod render;
 pub mod sessions;
@@ -22,14 +24,14 @@ use uuid::Uuid;
 use self::access::{Power, authorize, power_of};
 use self::fields::{IDEA_MAX, REF_MAX, TITLE_MAX};
 use self::workshops::{Progress, Workshop};
-use crate::app::AppState;
 use crate::auth::{UserId, caller};
 use crate::error::{ApiError, ApiResult, Violations};
+use crate::ids::id_field;
 use crate::pagination;
 use crate::proto::workshop as pb;
 use crate::proto::workshop::workshop_server::Workshop as WorkshopRpc;
 use crate::proto::{json_object_to_struct, timestamp};
-use crate::registry::fields::id_field;
+use crate::state::AppState;
 
 /// The Workshop service.
 #[derive(Debug, Clone)]
@@ -293,7 +295,7 @@ impl WorkshopRpc for WorkshopService {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
         let mut violations = Violations::new();
-        let id = violations.check("workshop_id", crate::registry::fields::id(&req.workshop_id));
+        let id = violations.check("workshop_id", crate::ids::id(&req.workshop_id));
         let member_id = violations.check(
             "user_id",
             UserId::parse(&req.user_id).map_err(str::to_owned),
@@ -488,7 +490,7 @@ impl WorkshopRpc for WorkshopService {
         let user = caller(&request)?.user()?.clone();
         let req = request.into_inner();
         let mut violations = Violations::new();
-        let id = violations.check("workshop_id", crate::registry::fields::id(&req.workshop_id));
+        let id = violations.check("workshop_id", crate::ids::id(&req.workshop_id));
         let format = violations.check("format", fields::format_from_proto(req.format));
         violations.finish()?;
         let (Some(id), Some(format)) = (id, format) else {
@@ -574,7 +576,7 @@ impl WorkshopRpc for WorkshopService {
             };
             return Err(ApiError::failed_precondition(reason, message).into());
         };
-        let chunks = crate::registry::content::stream_verified(
+        let chunks = crate::content::stream_verified(
             &self.state.storage,
             object_store::path::Path::from(key.as_str()),
             sha256,
@@ -703,7 +705,7 @@ fn parse_step_id(raw: &str) -> ApiResult<String> {
 
 fn member_input(workshop_id: &str, user_id: &str, role: &str) -> ApiResult<(Uuid, UserId, String)> {
     let mut violations = Violations::new();
-    let id = violations.check("workshop_id", crate::registry::fields::id(workshop_id));
+    let id = violations.check("workshop_id", crate::ids::id(workshop_id));
     let member = violations.check("user_id", UserId::parse(user_id).map_err(str::to_owned));
     let role = violations.check("role", fields::role(role));
     violations.finish()?;

@@ -12,10 +12,11 @@ use sha2::{Digest as _, Sha256};
 use tonic::Code;
 use uuid::Uuid;
 
+use super::events::ObjectDelete;
 use super::fields::Status;
 use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox::events::{self, NewEvent};
+use crate::outbox::NewEvent;
 use crate::schema::{build_packs, workshop_members, workshops};
 
 /// A stored workshop.
@@ -307,15 +308,9 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<()> {
     let events: Vec<NewEvent> = keys
         .into_iter()
         .flatten()
-        .map(|key| {
-            NewEvent::new(
-                events::OBJECT_DELETE,
-                id,
-                serde_json::json!({ "object_key": key }),
-            )
-        })
+        .map(|key| NewEvent::of(id, &ObjectDelete { object_key: key }))
         .collect();
-    events::enqueue(conn, &events).await?;
+    crate::outbox::enqueue(conn, &events).await?;
     Ok(())
 }
 
@@ -370,5 +365,5 @@ pub async fn find_shared(conn: &mut AsyncPgConnection, token: &str) -> ApiResult
 }
 
 fn token_digest(token: &str) -> String {
-    crate::registry::content::hex(&Sha256::digest(token.as_bytes()))
+    crate::content::hex(&Sha256::digest(token.as_bytes()))
 }

@@ -7,11 +7,12 @@ pub mod failing_store;
 use atelier::db::rows::SingleRow as _;
 use std::time::Duration;
 
-use atelier::app::{AppState, ServerOptions, serve_grpc};
 use atelier::auth::Authenticator;
 use atelier::proto::registry::skill_registry_client::SkillRegistryClient;
 use atelier::proto::workshop::workshop_client::WorkshopClient;
+use atelier::server::{ServerOptions, serve_grpc};
 use atelier::shutdown::Shutdown;
+use atelier::state::{AppState, Settings};
 use atelier::storage::Storage;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -100,21 +101,14 @@ impl TestApp {
             storage = Storage::from_store(std::sync::Arc::new(store), "failing test store");
         }
         let pool = atelier::db::build_pool(&database_url, 8, Duration::from_secs(5)).expect("pool");
-        let page_tokens = {
-            let mut conn = pool.get().await.expect("connection");
-            atelier::pagination::PageTokens::load_or_create(&mut conn)
-                .await
-                .expect("page-token key")
-        };
-        let state = AppState {
-            page_tokens,
-            pool,
-            storage,
+        let settings = Settings {
             limits: options.limits,
-            outbox_metrics: std::sync::Arc::default(),
             usage_counters: options.usage_counters,
             workshop: options.workshop.clone(),
         };
+        let state = AppState::open(pool, storage, settings)
+            .await
+            .expect("server state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let shutdown = Shutdown::new();
@@ -212,16 +206,14 @@ impl TestApp {
             scrub: atelier::config::ScrubConfig::disabled(),
             outbox_linger_ms: 0,
         };
+        let worker = atelier::jobs::outbox_worker(&self.state, config);
         let tasks: Vec<_> = (0..workers)
             .map(|_| {
-                let (state, config) = (self.state.clone(), config.clone());
+                let worker = worker.clone();
                 tokio::spawn(async move {
                     let mut claimed = 0;
                     loop {
-                        match atelier::outbox::drain_batch(&state, &config)
-                            .await
-                            .expect("drain")
-                        {
+                        match worker.drain_batch().await.expect("drain") {
                             0 => return claimed,
                             n => claimed += n,
                         }
@@ -247,12 +239,8 @@ impl TestApp {
             scrub: atelier::config::ScrubConfig::disabled(),
             outbox_linger_ms: 0,
         };
-        tokio::spawn(atelier::outbox::run_worker(
-            self.state.clone(),
-            config,
-            Some(self.database_url.clone()),
-            self.shutdown.clone(),
-        ));
+        let worker = atelier::jobs::outbox_worker(&self.state, config);
+        tokio::spawn(worker.run(Some(self.database_url.clone()), self.shutdown.clone()));
     }
 
     /// Runs one whole content scrub pass now (no rate limit), removing

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use atelier::app::AppState;
 use atelier::config::WorkerConfig;
+use atelier::state::AppState;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -220,19 +220,19 @@ async fn drain_with_workers(
     workers: usize,
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
+    let worker = atelier::jobs::outbox_worker(state, config.clone());
     let tasks: Vec<_> = (0..workers)
         .map(|_| {
-            let state = state.clone();
-            let config = config.clone();
+            let worker = worker.clone();
             tokio::spawn(async move {
-                while atelier::outbox::drain_batch(&state, &config).await? > 0 {}
-                Ok::<_, atelier::error::ApiError>(())
+                while worker.drain_batch().await? > 0 {}
+                Ok::<_, atelier::outbox::DrainError>(())
             })
         })
         .collect();
     for task in tasks {
         task.await?
-            .map_err(|e| anyhow::anyhow!("worker failed: {}", e.message))?;
+            .map_err(|e| anyhow::anyhow!("worker failed: {e}"))?;
     }
     Ok(started.elapsed())
 }

@@ -29,8 +29,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use atelier::app::{AppState, Database};
 use atelier::config::{CommonConfig, UsageCounters, WorkerConfig};
+use atelier::db::Database;
+use atelier::state::AppState;
 use atelier::storage::Storage;
 use clap::Parser;
 use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
@@ -178,17 +179,12 @@ async fn run_all(
         common.database_pool_size,
         common.database_timeout(),
     )?;
-    let page_tokens =
-        atelier::pagination::PageTokens::load_or_create(&mut *pool.get().await?).await?;
-    let state = AppState {
-        pool,
-        page_tokens,
-        storage: Storage::open(None, work_dir)?,
+    let settings = atelier::state::Settings {
         limits: common.content_limits(),
-        outbox_metrics: std::sync::Arc::default(),
         usage_counters: UsageCounters::Outbox,
         workshop: atelier::config::WorkshopPolicy::default(),
     };
+    let state = AppState::open(pool, Storage::open(None, work_dir)?, settings).await?;
     println!(
         "atelier-bench on {} ({} CPUs){}",
         if args.database_url.is_some() {

@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use atelier::app::AppState;
 use atelier::db::rows::SingleRow as _;
 use atelier::proto::registry::record_usage_request::Skill as Which;
 use atelier::proto::registry::skill_registry_client::SkillRegistryClient;
 use atelier::proto::registry::{CreateSkillRequest, RecordUsageRequest, SkillCategory};
+use atelier::state::AppState;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use nix::sys::signal::{Signal, kill};

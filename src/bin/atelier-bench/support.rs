@@ -5,10 +5,11 @@ use atelier::db::rows::SingleRow as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use atelier::app::{AppState, ServerOptions, serve_grpc};
 use atelier::auth::Authenticator;
 use atelier::config::WorkerConfig;
+use atelier::server::{ServerOptions, serve_grpc};
 use atelier::shutdown::Shutdown;
+use atelier::state::AppState;
 use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use tokio::net::TcpListener;
@@ -192,12 +193,8 @@ impl RunningServer {
         let address = listener.local_addr()?;
         let shutdown = Shutdown::new();
         let worker = worker.map(|config| {
-            tokio::spawn(atelier::outbox::run_worker(
-                state.clone(),
-                config,
-                Some(database_url.to_owned()),
-                shutdown.clone(),
-            ))
+            let worker = atelier::jobs::outbox_worker(&state, config);
+            tokio::spawn(worker.run(Some(database_url.to_owned()), shutdown.clone()))
         });
         let options = ServerOptions {
             auth: Authenticator::new(&[]).map_err(anyhow::Error::msg)?,

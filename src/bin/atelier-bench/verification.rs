@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use atelier::app::AppState;
 use atelier::config::WorkerConfig;
+use atelier::state::AppState;
 use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use object_store::ObjectStoreExt as _;
@@ -44,7 +44,7 @@ pub async fn run(
     let mut versions = Vec::with_capacity(files);
     for number in 1..=files {
         rng.fill(&mut content);
-        let sha256 = atelier::registry::content::hex(&Sha256::digest(&content));
+        let sha256 = atelier::content::hex(&Sha256::digest(&content));
         let key = atelier::storage::skill_content_key(&sha256);
         state
             .storage
@@ -81,9 +81,11 @@ pub async fn run(
         outbox_linger_ms: 0,
     };
     let started = Instant::now();
-    while atelier::outbox::drain_batch(state, &config)
+    let worker = atelier::jobs::outbox_worker(state, config);
+    while worker
+        .drain_batch()
         .await
-        .map_err(|e| anyhow::anyhow!("worker failed: {}", e.message))?
+        .map_err(|e| anyhow::anyhow!("worker failed: {e}"))?
         > 0
     {}
     let elapsed = started.elapsed();
@@ -126,7 +128,7 @@ async fn insert_versions(
          SELECT gen_random_uuid(), $2, id FROM unnest($1::uuid[]) AS v(id)",
     )
     .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Text, _>(atelier::outbox::events::CONTENT_VERIFY)
+    .bind::<Text, _>(<atelier::registry::events::ContentVerify as atelier::outbox::Event>::KIND)
     .execute(conn)
     .await
     .context("queueing verification")?;

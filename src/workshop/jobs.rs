@@ -1,5 +1,6 @@
-//! Rendering build packs and deleting objects nothing references, run by
-//! the worker outside any transaction (leased, like content verification).
+//! The Workshop's outbox events and the jobs that run them: rendering build
+//! packs, and deleting objects nothing references (a deleted workshop's
+//! packs). Both run outside any transaction, leased by the worker.
 //!
 //! Rendering is idempotent: a pack that is no longer pending is left alone,
 //! and the content goes to a key of its own (`build-packs/<workshop>/<pack>`).
@@ -13,17 +14,56 @@ use object_store::ObjectStoreExt as _;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::content_jobs::{JobError, db_error};
-use crate::app::AppState;
+use super::build_packs::{self as packs, BuildPack};
+use super::events::{BuildPackRender, ObjectDelete};
+use super::render::{self, Document, DocumentStep};
+use super::{steps, workshops};
+use crate::content::delete_object;
+use crate::outbox::{Handlers, Job, JobError};
 use crate::schema::build_packs;
-use crate::workshop::build_packs::{self as packs, BuildPack};
-use crate::workshop::render::{self, Document, DocumentStep};
-use crate::workshop::{steps, workshops};
+use crate::state::AppState;
+
+/// Registers the Workshop's handlers.
+pub fn register(handlers: Handlers, state: &AppState) -> Handlers {
+    handlers
+        .job(RenderBuildPack(state.clone()))
+        .job(DeleteObject(state.clone()))
+}
+
+/// Renders a pending build pack; a pack whose rendering kept failing is
+/// marked failed, so its reader does not wait on "pending" forever.
+struct RenderBuildPack(AppState);
+
+impl Job for RenderBuildPack {
+    type Event = BuildPackRender;
+
+    async fn run(&self, pack_id: Uuid, _: BuildPackRender) -> Result<(), JobError> {
+        render_build_pack(&self.0, pack_id).await
+    }
+
+    async fn parked(&self, pack_id: Uuid, _: BuildPackRender, reason: &str) {
+        let reason = format!("rendering {reason}");
+        if let Err(error) = mark_failed(&self.0, pack_id, &reason).await {
+            tracing::warn!(%error, build_pack.id = %pack_id, "cannot mark the build pack failed");
+        }
+    }
+}
+
+/// Deletes an object nothing references.
+struct DeleteObject(AppState);
+
+impl Job for DeleteObject {
+    type Event = ObjectDelete;
+
+    async fn run(&self, _: Uuid, event: ObjectDelete) -> Result<(), JobError> {
+        Ok(delete_object(self.0.storage.store(), &event.object_key).await?)
+    }
+}
 
 /// Renders pending build pack `id` into the object store and marks it
 /// ready with its SHA-256 and size.
-pub async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobError> {
-    let mut conn = state.pool.get().await.map_err(db_error)?;
+async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let mut conn = state.pool.get().await?;
     let pack: Option<BuildPack> = build_packs::table
         .find(id)
         .select(BuildPack::as_select())
@@ -31,15 +71,14 @@ pub async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobErro
         .load(&mut conn)
         .await
         .single()
-        .optional()
-        .map_err(db_error)?;
+        .optional()?;
     let Some(pack) = pack.filter(|p| p.status == "pending") else {
         return Ok(()); // Deleted, or rendered by an earlier attempt.
     };
     let document = match load_document(&mut conn, pack.workshop_id).await {
         Ok(document) => document,
         Err(error) if error.code == tonic::Code::NotFound => return Ok(()),
-        Err(error) => return Err(db_error(error.message)),
+        Err(error) => return Err(JobError::Other(format!("database: {}", error.message))),
     };
     drop(conn);
 
@@ -49,18 +88,13 @@ pub async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobErro
         "pdf" => render::pdf(&document),
         other => return mark_failed(state, id, &format!("unknown format {other}")).await,
     };
-    let sha256 = crate::registry::content::hex(&Sha256::digest(&bytes));
+    let sha256 = crate::content::hex(&Sha256::digest(&bytes));
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = packs::object_key(&pack);
     let path = object_store::path::Path::from(key.as_str());
-    state
-        .storage
-        .store()
-        .put(&path, bytes.into())
-        .await
-        .map_err(|e| format!("object store: {e}"))?;
+    state.storage.store().put(&path, bytes.into()).await?;
 
-    let mut conn = state.pool.get().await.map_err(db_error)?;
+    let mut conn = state.pool.get().await?;
     let marked = diesel::update(build_packs::table.find(id))
         .filter(build_packs::status.eq("pending"))
         .set((
@@ -71,25 +105,23 @@ pub async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobErro
             build_packs::finished_at.eq(diesel::dsl::now),
         ))
         .execute(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     if marked == 0 {
         let exists: bool = diesel::select(diesel::dsl::exists(build_packs::table.find(id)))
             .load(&mut conn)
             .await
-            .single()
-            .map_err(db_error)?;
+            .single()?;
         if !exists {
             // The workshop went away while we rendered: so does the content.
-            return delete_object(state, &key).await;
+            return Ok(delete_object(state.storage.store(), &key).await?);
         }
     }
     Ok(())
 }
 
 /// Marks a pending pack failed with `reason` (rendering is over for it).
-pub async fn mark_failed(state: &AppState, id: Uuid, reason: &str) -> Result<(), JobError> {
-    let mut conn = state.pool.get().await.map_err(db_error)?;
+async fn mark_failed(state: &AppState, id: Uuid, reason: &str) -> Result<(), JobError> {
+    let mut conn = state.pool.get().await?;
     diesel::update(build_packs::table.find(id))
         .filter(build_packs::status.eq("pending"))
         .set((
@@ -98,8 +130,7 @@ pub async fn mark_failed(state: &AppState, id: Uuid, reason: &str) -> Result<(),
             build_packs::finished_at.eq(diesel::dsl::now),
         ))
         .execute(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(())
 }
 
@@ -128,9 +159,4 @@ async fn load_document(
             })
             .collect(),
     })
-}
-
-/// Deletes the object at `key` (a deleted workshop's build pack).
-pub async fn delete_object(state: &AppState, key: &str) -> Result<(), JobError> {
-    super::content_jobs::delete_object(state.storage.store(), key).await
 }

@@ -1,9 +1,7 @@
-//! The effects outside the database: verifying stored content against its
-//! SHA-256, and deleting content no version references any more.
-//!
-//! They run outside the claiming transaction (the worker leases their
-//! events first), are idempotent, and report failures as text for the
-//! event's `last_error`. A row that vanished meanwhile means done.
+//! Checking stored skill content against its SHA-256, and deleting content
+//! no version references any more: run by the outbox worker (see
+//! [`super::jobs`]) and by the scrub, with no transaction open while the
+//! object is read. A row that vanished meanwhile means done.
 
 use crate::db::rows::SingleRow as _;
 use diesel::prelude::*;
@@ -12,18 +10,11 @@ use object_store::ObjectStoreExt as _;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::error::ApiError;
-use crate::registry::versions::{self, Verdict};
+use super::versions::{self, Verdict};
+use crate::content::{delete_object, hex};
+use crate::outbox::JobError;
 use crate::schema::skill_versions;
-
-/// What a job's failure says, for `last_error`.
-pub type JobError = String;
-
-/// A database failure, as a job error.
-pub(super) fn db_error(error: impl std::fmt::Display) -> JobError {
-    format!("database: {error}")
-}
+use crate::state::AppState;
 
 /// Hashes the stored object of version `version_id` and records the
 /// verdict beside the version: verified, mismatch (with the hash found) or
@@ -34,15 +25,14 @@ pub async fn verify(
     state: &AppState,
     version_id: Uuid,
 ) -> Result<(Option<Verdict>, u64), JobError> {
-    let mut conn = state.pool.get().await.map_err(db_error)?;
+    let mut conn = state.pool.get().await?;
     let found: Option<(String, String)> = skill_versions::table
         .find(version_id)
         .select((skill_versions::object_key, skill_versions::sha256))
         .load(&mut conn)
         .await
         .single()
-        .optional()
-        .map_err(db_error)?;
+        .optional()?;
     drop(conn);
     let Some((key, expected)) = found else {
         return Ok((None, 0)); // The version (and its skill) were deleted.
@@ -55,7 +45,7 @@ pub async fn verify(
         Some((actual, _)) if actual == expected => (Verdict::Verified, None),
         Some((actual, _)) => (Verdict::Mismatch, Some(actual)),
     };
-    let mut conn = state.pool.get().await.map_err(db_error)?;
+    let mut conn = state.pool.get().await?;
     let recorded = versions::record_verdict(
         &mut conn,
         version_id,
@@ -63,8 +53,7 @@ pub async fn verify(
         found_sha256.as_deref(),
         false,
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     if !recorded {
         return Ok((None, bytes)); // Deleted while we hashed.
     }
@@ -90,7 +79,7 @@ async fn hash_object(state: &AppState, key: &str) -> Result<Option<(String, u64)
     let size = match store.head(&path).await {
         Ok(meta) => meta.size,
         Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(error) => return Err(format!("object store: {error}")),
+        Err(error) => return Err(error.into()),
     };
     let fetch = |start: u64| {
         let store = store.clone();
@@ -102,15 +91,18 @@ async fn hash_object(state: &AppState, key: &str) -> Result<Option<(String, u64)
     let mut offset = 0;
     let mut next = (size > 0).then(|| fetch(0));
     while let Some(pending) = next.take() {
-        let chunk = match pending.await.map_err(|e| format!("reading task: {e}"))? {
+        let chunk = match pending
+            .await
+            .map_err(|e| JobError::Other(format!("reading task: {e}")))?
+        {
             Ok(chunk) => chunk,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(error) => return Err(format!("object store: {error}")),
+            Err(error) => return Err(error.into()),
         };
         if chunk.is_empty() {
-            return Err(format!(
+            return Err(JobError::Other(format!(
                 "object store: {key} ended early at byte {offset} of {size}"
-            ));
+            )));
         }
         offset += chunk.len() as u64;
         if offset < size {
@@ -121,12 +113,9 @@ async fn hash_object(state: &AppState, key: &str) -> Result<Option<(String, u64)
             hasher
         })
         .await
-        .map_err(|e| format!("hashing task: {e}"))?;
+        .map_err(|e| JobError::Other(format!("hashing task: {e}")))?;
     }
-    Ok(Some((
-        crate::registry::content::hex(&hasher.finalize()),
-        size,
-    )))
+    Ok(Some((hex(&hasher.finalize()), size)))
 }
 
 /// Deletes the object at `key` (content `sha256`) unless a version
@@ -139,29 +128,15 @@ pub async fn delete_unreferenced(
     key: &str,
     sha256: &str,
 ) -> Result<bool, JobError> {
-    let mut conn = state.pool.get().await.map_err(db_error)?;
+    let mut conn = state.pool.get().await?;
     let store = state.storage.store().clone();
-    conn.transaction::<_, ApiError, _>(async |conn| {
+    conn.transaction::<_, JobError, _>(async |conn| {
         versions::lock_content(conn, sha256).await?;
         if versions::is_referenced(conn, key).await? {
             return Ok(false);
         }
-        delete_object(&store, key)
-            .await
-            .map(|()| true)
-            .map_err(ApiError::unavailable)
+        delete_object(&store, key).await?;
+        Ok(true)
     })
     .await
-    .map_err(|e| e.message)
-}
-
-/// Deletes the object at `key`; one already gone counts as deleted.
-pub async fn delete_object(
-    store: &std::sync::Arc<dyn object_store::ObjectStore>,
-    key: &str,
-) -> Result<(), JobError> {
-    match store.delete(&object_store::path::Path::from(key)).await {
-        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-        Err(error) => Err(format!("object store: {error}")),
-    }
 }
