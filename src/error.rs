@@ -287,6 +287,11 @@ impl Violations {
         self.0.push(FieldViolation::new(field, problem));
     }
 
+    /// The violations gathered.
+    pub fn into_vec(self) -> Vec<FieldViolation> {
+        self.0
+    }
+
     /// INVALID_ARGUMENT with every violation, or `Ok` when there are none.
     pub fn finish(self) -> ApiResult<()> {
         if self.0.is_empty() {

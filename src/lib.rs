@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod checked;
 pub mod commands;
 pub mod config;
 pub mod connections;
@@ -22,6 +23,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod proto;
 pub mod registry;
+pub mod rpc;
 pub mod rpc_log;
 pub mod schema;
 pub mod server;

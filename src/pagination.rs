@@ -189,6 +189,85 @@ impl PageTokens {
     }
 }
 
+/// One List request's page: where it starts, how many rows to fetch, and
+/// how to sign the token of the page after it. Every List RPC pages
+/// through this one helper.
+#[derive(Debug)]
+pub struct PageRequest<'a, K> {
+    tokens: &'a PageTokens,
+    query: String,
+    size: i64,
+    /// The key of the last row of the previous page; `None` on the first.
+    pub after: Option<K>,
+}
+
+impl PageTokens {
+    /// The page a List request asks for: its `page_size` checked (see
+    /// [`page_size`]) and its `page_token` decoded for the query whose
+    /// resource, filters and order are `query` (see [`fingerprint`]).
+    pub fn request<K: DeserializeOwned>(
+        &self,
+        token: &str,
+        requested_size: i32,
+        query: &[&str],
+    ) -> ApiResult<PageRequest<'_, K>> {
+        let size = page_size(requested_size)?;
+        let query = fingerprint(query);
+        let after = self.decode(token, &query)?;
+        Ok(PageRequest {
+            tokens: self,
+            query,
+            size,
+            after,
+        })
+    }
+}
+
+impl<K: Clone> PageRequest<'_, K> {
+    /// Rows to fetch: one more than the page, to learn whether another
+    /// page follows.
+    pub fn limit(&self) -> i64 {
+        self.size + 1
+    }
+
+    /// Where the page starts (a copy of [`Self::after`]).
+    pub fn after(&self) -> Option<K> {
+        self.after.clone()
+    }
+
+    /// Trims `rows` (fetched with [`Self::limit`]) to the page and returns
+    /// the token of the next page, empty on the last.
+    pub fn next_token<T, N: Serialize>(
+        &self,
+        rows: &mut Vec<T>,
+        key_of: impl Fn(&T) -> N,
+    ) -> String {
+        self.tokens
+            .next_page_token(rows, self.size, &self.query, key_of)
+    }
+}
+
+/// A time in a page key. Tokens carry it as microseconds since the epoch;
+/// one out of range (years 1 to 9999) does not decode, so every list refuses
+/// a forged time the same way, as an invalid `page_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyTime(pub chrono::DateTime<chrono::Utc>);
+
+impl Serialize for KeyTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(self.0.timestamp_micros())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let micros = i64::deserialize(deserializer)?;
+        key_time(micros)
+            .map(Self)
+            .map_err(|_| serde::de::Error::custom("page key time out of range"))
+    }
+}
+
 /// Earliest and latest keyset time accepted: years 1 to 9999, well inside
 /// what PostgreSQL's `timestamptz` holds.
 const KEY_TIME_RANGE: std::ops::RangeInclusive<i64> =

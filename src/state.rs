@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use crate::config::{ContentLimits, UsageCounters, WorkshopPolicy};
-use crate::db::DbPool;
+use crate::db::{DbPool, PooledConnection};
+use crate::error::ApiResult;
 use crate::outbox::admin::OutboxMetrics;
 use crate::pagination::PageTokens;
 use crate::storage::Storage;
@@ -61,6 +62,14 @@ impl AppState {
             workshop: settings.workshop,
             page_tokens,
         })
+    }
+}
+
+impl AppState {
+    /// A connection from the pool, or UNAVAILABLE (with RetryInfo) when
+    /// none comes within the pool's timeout.
+    pub async fn conn(&self) -> ApiResult<PooledConnection> {
+        Ok(self.pool.get().await?)
     }
 }
 

@@ -7,7 +7,7 @@ use atelier::proto::registry::{
     CreateSkillRequest, ListSkillsRequest, Skill, SkillCategory, SkillOrder,
 };
 use atelier::registry::fields::Category;
-use atelier::registry::listing::{self, SkillFilter, SkillKey};
+use atelier::registry::store::listing::{self, SkillFilter, SkillKey};
 use diesel_async::RunQueryDsl;
 use tonic::Code;
 

@@ -4,7 +4,8 @@
 use uuid::Uuid;
 
 use super::events::{ContentUnreferenced, ContentVerify, RatingChanged, UsageRecorded};
-use super::{counters, verification};
+use super::store::counters;
+use super::verification;
 use crate::outbox::{Aggregate, BulkAggregate, BulkOutcome, Handlers, Job, JobError};
 use crate::state::AppState;
 

@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::fields::{self, BoundedText, DESCRIPTION_MAX, NAME_MAX};
 use super::front_matter;
-use super::skills::{self, Skill};
 use super::staging::StagedContent;
-use super::versions::{self, SkillVersion, VersionDraft};
+use super::store::skills::{self, Skill};
+use super::store::versions::{self, SkillVersion, VersionDraft};
 use crate::auth::UserId;
+use crate::checked::{AllChecked as _, field};
 use crate::error::{ApiError, ApiResult, Violations};
 use crate::state::AppState;
 use crate::storage::skill_content_key;
@@ -40,32 +41,23 @@ impl VersionRequest {
         expected_sha256: &str,
         publish: bool,
     ) -> ApiResult<Self> {
-        let mut violations = Violations::new();
-        let skill_id = violations.check(&format!("{prefix}skill_id"), crate::ids::id(skill_id));
-        let content_type = violations.check(
-            &format!("{prefix}content_type"),
-            fields::content_type(content_type),
-        );
-        let name = violations.check(&format!("{prefix}name"), optional_text(name, NAME_MAX));
-        let description = violations.check(
-            &format!("{prefix}description"),
-            optional_text(description, DESCRIPTION_MAX),
-        );
-        let expected = violations.check(
-            &format!("{prefix}expected_sha256"),
-            fields::sha256(expected_sha256),
-        );
-        violations.finish()?;
-        let (
-            Some(skill_id),
-            Some(content_type),
-            Some(name),
-            Some(description),
-            Some(expected_sha256),
-        ) = (skill_id, content_type, name, description, expected)
-        else {
-            return Err(ApiError::internal("a checked field is missing"));
-        };
+        let (skill_id, content_type, name, description, expected_sha256) = (
+            field(&format!("{prefix}skill_id"), crate::ids::id(skill_id)),
+            field(
+                &format!("{prefix}content_type"),
+                fields::content_type(content_type),
+            ),
+            field(&format!("{prefix}name"), optional_text(name, NAME_MAX)),
+            field(
+                &format!("{prefix}description"),
+                optional_text(description, DESCRIPTION_MAX),
+            ),
+            field(
+                &format!("{prefix}expected_sha256"),
+                fields::sha256(expected_sha256),
+            ),
+        )
+            .all()?;
         Ok(Self {
             skill_id,
             content_type,

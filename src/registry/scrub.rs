@@ -27,7 +27,7 @@ use super::verification;
 use crate::config::ScrubConfig;
 use crate::db::rows::SingleRow as _;
 use crate::error::{ApiError, ApiResult};
-use crate::registry::versions::Verdict;
+use crate::registry::store::versions::Verdict;
 use crate::schema::{content_scrub, skill_version_verifications, skill_versions};
 use crate::shutdown::Shutdown;
 use crate::state::AppState;

@@ -10,7 +10,7 @@ use object_store::ObjectStoreExt as _;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::versions::{self, Verdict};
+use super::store::versions::{self, Verdict};
 use crate::content::{delete_object, hex};
 use crate::outbox::JobError;
 use crate::schema::skill_versions;

@@ -6,12 +6,13 @@
 //! did not exist); a shared one is known to token holders anyway, so there a
 //! non-member gets PERMISSION_DENIED.
 
+use super::fields::{EDITOR, OWNER};
 use crate::db::rows::SingleRow as _;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::workshops::{self, Workshop};
+use super::store::workshops::{self, Workshop};
 use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::workshop_members;
@@ -36,11 +37,6 @@ impl Power {
         }
     }
 }
-
-/// The roles with powers beyond reading.
-pub const OWNER: &str = "owner";
-/// Edits steps and creates build packs.
-pub const EDITOR: &str = "editor";
 
 /// The powers of a role.
 pub fn power_of(role: &str) -> Power {

@@ -138,6 +138,12 @@ pub fn format_from_proto(value: i32) -> Result<&'static str, String> {
     }
 }
 
+/// The role that manages members and deletes the workshop (stored in
+/// `workshop_members.role`).
+pub const OWNER: &str = "owner";
+/// The role that edits steps and creates build packs.
+pub const EDITOR: &str = "editor";
+
 #[cfg(test)]
 mod tests {
     use super::*;

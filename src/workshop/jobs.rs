@@ -14,10 +14,10 @@ use object_store::ObjectStoreExt as _;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::build_packs::{self as packs, BuildPack};
 use super::events::{BuildPackRender, ObjectDelete};
 use super::render::{self, Document, DocumentStep};
-use super::{steps, workshops};
+use super::store::build_packs::{self as packs, BuildPack};
+use super::store::{steps, workshops};
 use crate::content::delete_object;
 use crate::outbox::{Handlers, Job, JobError};
 use crate::schema::build_packs;

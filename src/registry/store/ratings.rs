@@ -9,9 +9,9 @@ use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::events::RatingChanged;
 use crate::auth::UserId;
 use crate::error::ApiResult;
+use crate::registry::events::RatingChanged;
 use crate::schema::ratings;
 
 /// A stored rating.

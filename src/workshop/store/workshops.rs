@@ -12,12 +12,12 @@ use sha2::{Digest as _, Sha256};
 use tonic::Code;
 use uuid::Uuid;
 
-use super::events::ObjectDelete;
-use super::fields::Status;
 use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::NewEvent;
 use crate::schema::{build_packs, workshop_members, workshops};
+use crate::workshop::events::ObjectDelete;
+use crate::workshop::fields::Status;
 
 /// A stored workshop.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -156,7 +156,7 @@ pub async fn create(
         .values((
             workshop_members::workshop_id.eq(id),
             workshop_members::user_id.eq(user.as_str()),
-            workshop_members::role.eq(super::access::OWNER),
+            workshop_members::role.eq(crate::workshop::fields::OWNER),
         ))
         .execute(conn)
         .await?;

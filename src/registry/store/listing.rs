@@ -17,9 +17,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::fields::Category;
 use super::skills::Skill;
 use crate::error::ApiResult;
+use crate::registry::fields::Category;
 
 /// The order of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,9 +8,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tonic::Code;
 use uuid::Uuid;
 
-use super::access::OWNER;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::workshop_members;
+use crate::workshop::fields::OWNER;
 
 /// A stored member.
 #[derive(Debug, Clone, Queryable, Selectable)]

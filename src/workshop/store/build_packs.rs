@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::events::BuildPackRender;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::build_packs;
+use crate::workshop::events::BuildPackRender;
 
 /// A stored build pack.
 #[derive(Debug, Clone, Queryable, Selectable)]

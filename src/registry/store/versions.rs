@@ -8,11 +8,11 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::events::ContentVerify;
 use super::skills::{self, Skill};
 use crate::auth::UserId;
 use crate::content::Damage;
 use crate::error::{ApiError, ApiResult};
+use crate::registry::events::ContentVerify;
 use crate::schema::{skill_version_verifications, skill_versions, skills as skills_table};
 
 /// A stored version.

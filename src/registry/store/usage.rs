@@ -15,12 +15,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::events::UsageRecorded;
 use super::skills::{self, SkillRef};
 use crate::auth::UserId;
 use crate::config::UsageCounters;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::NewEvent;
+use crate::registry::events::UsageRecorded;
 use crate::schema::{skill_versions, skills as skills_table, usage_events};
 
 /// A stored use.

@@ -10,11 +10,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tonic::Code;
 use uuid::Uuid;
 
-use super::events::ContentUnreferenced;
-use super::fields::{BoundedText, Category, Slug};
 use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::NewEvent;
+use crate::registry::events::ContentUnreferenced;
+use crate::registry::fields::{BoundedText, Category, Slug};
 use crate::schema::{skill_versions, skills};
 
 /// A stored skill (every column but the search document and the creator's

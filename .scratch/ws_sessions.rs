@@ -1,0 +1,38 @@
+pub async fn list(state: &AppState, user: UserId, req: pb::ListSessionsRequest) -> ApiResult<pb::ListSessionsResponse> {
+    let workshop = id_field("workshop_id", &req.workshop_id)?;
+    let page = state.page_tokens.request(
+        &req.page_token,
+        req.page_size,
+        &["sessions", &req.workshop_id],
+    )?;
+    let mut conn = state.conn().await?;
+    authorize(&mut conn, workshop, &user, Power::Read, false).await?;
+    let mut rows = sessions::list(&mut conn, workshop, page.limit(), page.after()).await?;
+    let next_page_token = page.next_token(&mut rows, sessions::key_of);
+    Ok(pb::ListSessionsResponse {
+        sessions: rows.into_iter().map(session_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+pub async fn end(state: &AppState, user: UserId, req: pb::EndSessionRequest) -> ApiResult<pb::EndSessionResponse> {
+    let id = id_field("workshop_id", &req.workshop_id)?;
+    let session_id = id_field("session_id", &req.session_id)?;
+    let mut conn = state.conn().await?;
+    let session = conn
+        .transaction(async |conn| {
+            let access = authorize(conn, id, &user, Power::Read, true).await?;
+            let session = sessions::find(conn, id, session_id).await?;
+            if session.user_id != user.as_str() && power_of(&access.role) < Power::Own {
+                return Err(ApiError::permission_denied(
+                    "NOT_YOUR_SESSION",
+                    "only the session's user or an owner may end it",
+                ));
+            }
+            sessions::end(conn, &session).await
+        })
+        .await?;
+    Ok(pb::EndSessionResponse {
+        session: Some(session_to_proto(session)),
+    })
+}

@@ -1,0 +1,64 @@
+//! Ratings: RateSkill, ListRatings.
+
+use diesel_async::AsyncConnection as _;
+
+use crate::auth::UserId;
+use crate::checked::{AllChecked as _, field, optional};
+use crate::error::ApiResult;
+use crate::proto::registry as pb;
+use crate::registry::convert::rating_to_proto;
+use crate::registry::fields;
+use crate::registry::store::ratings::{self, NewRating};
+use crate::registry::store::skills::{self, SkillRef};
+use crate::state::AppState;
+
+/// RateSkill: creates or replaces the caller's rating of a skill.
+pub async fn rate(
+    state: &AppState,
+    user: UserId,
+    req: pb::RateSkillRequest,
+) -> ApiResult<pb::RateSkillResponse> {
+    let (skill_id, stars, comment, hours) = (
+        field("skill_id", crate::ids::id(&req.skill_id)),
+        field("stars", fields::stars(req.stars)),
+        field("comment", fields::comment(&req.comment)),
+        optional(
+            "hours_saved_estimate",
+            req.hours_saved_estimate,
+            fields::hours_saved,
+        ),
+    )
+        .all()?;
+    let mut conn = state.conn().await?;
+    let rating = conn
+        .transaction(async |conn| {
+            skills::find(conn, &SkillRef::Id(skill_id)).await?;
+            NewRating::new(skill_id, &user, stars, comment, hours)
+                .save(conn)
+                .await
+        })
+        .await?;
+    Ok(pb::RateSkillResponse {
+        rating: Some(rating_to_proto(rating)),
+    })
+}
+
+/// ListRatings: a skill's ratings, most recently changed first.
+pub async fn list(
+    state: &AppState,
+    req: pb::ListRatingsRequest,
+) -> ApiResult<pb::ListRatingsResponse> {
+    let skill_id = crate::ids::id_field("skill_id", &req.skill_id)?;
+    let page =
+        state
+            .page_tokens
+            .request(&req.page_token, req.page_size, &["ratings", &req.skill_id])?;
+    let mut conn = state.conn().await?;
+    skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
+    let mut rows = ratings::list(&mut conn, skill_id, page.limit(), page.after()).await?;
+    let next_page_token = page.next_token(&mut rows, ratings::key_of);
+    Ok(pb::ListRatingsResponse {
+        ratings: rows.into_iter().map(rating_to_proto).collect(),
+        next_page_token,
+    })
+}

@@ -1,0 +1,109 @@
+//! Members: AddMember, UpdateMember, RemoveMember, ListMembers.
+
+use diesel_async::AsyncConnection as _;
+use uuid::Uuid;
+
+use crate::auth::UserId;
+use crate::checked::{AllChecked as _, field};
+use crate::error::ApiResult;
+use crate::ids::id_field;
+use crate::proto::workshop as pb;
+use crate::state::AppState;
+use crate::workshop::access::{Power, authorize};
+use crate::workshop::convert::member_to_proto;
+use crate::workshop::fields::{self};
+use crate::workshop::store::members;
+
+pub async fn add(
+    state: &AppState,
+    user: UserId,
+    req: pb::AddMemberRequest,
+) -> ApiResult<pb::AddMemberResponse> {
+    let (id, member_id, role) = member_input(&req.workshop_id, &req.user_id, &req.role)?;
+    let mut conn = state.conn().await?;
+    let member = conn
+        .transaction(async |conn| {
+            authorize(conn, id, &user, Power::Own, true).await?;
+            members::add(conn, id, member_id.as_str(), &role).await
+        })
+        .await?;
+    Ok(pb::AddMemberResponse {
+        member: Some(member_to_proto(member)),
+    })
+}
+
+pub async fn update(
+    state: &AppState,
+    user: UserId,
+    req: pb::UpdateMemberRequest,
+) -> ApiResult<pb::UpdateMemberResponse> {
+    let (id, member_id, role) = member_input(&req.workshop_id, &req.user_id, &req.role)?;
+    let mut conn = state.conn().await?;
+    let member = conn
+        .transaction(async |conn| {
+            authorize(conn, id, &user, Power::Own, true).await?;
+            members::change_role(conn, id, member_id.as_str(), &role).await
+        })
+        .await?;
+    Ok(pb::UpdateMemberResponse {
+        member: Some(member_to_proto(member)),
+    })
+}
+
+pub async fn remove(
+    state: &AppState,
+    user: UserId,
+    req: pb::RemoveMemberRequest,
+) -> ApiResult<pb::RemoveMemberResponse> {
+    let (id, member_id) = (
+        field("workshop_id", crate::ids::id(&req.workshop_id)),
+        field(
+            "user_id",
+            UserId::parse(&req.user_id).map_err(str::to_owned),
+        ),
+    )
+        .all()?;
+    // Anyone may leave; only owners remove others.
+    let needed = if member_id == user {
+        Power::Read
+    } else {
+        Power::Own
+    };
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| {
+        authorize(conn, id, &user, needed, true).await?;
+        members::remove(conn, id, member_id.as_str()).await
+    })
+    .await?;
+    Ok(pb::RemoveMemberResponse {})
+}
+
+pub async fn list(
+    state: &AppState,
+    user: UserId,
+    req: pb::ListMembersRequest,
+) -> ApiResult<pb::ListMembersResponse> {
+    let workshop = id_field("workshop_id", &req.workshop_id)?;
+    let page = state.page_tokens.request(
+        &req.page_token,
+        req.page_size,
+        &["members", &req.workshop_id],
+    )?;
+    let mut conn = state.conn().await?;
+    authorize(&mut conn, workshop, &user, Power::Read, false).await?;
+    let mut rows = members::list(&mut conn, workshop, page.limit(), page.after()).await?;
+    let next_page_token = page.next_token(&mut rows, members::key_of);
+    Ok(pb::ListMembersResponse {
+        members: rows.into_iter().map(member_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+fn member_input(workshop_id: &str, user_id: &str, role: &str) -> ApiResult<(Uuid, UserId, String)> {
+    (
+        field("workshop_id", crate::ids::id(workshop_id)),
+        field("user_id", UserId::parse(user_id).map_err(str::to_owned)),
+        field("role", fields::role(role)),
+    )
+        .all()
+}
