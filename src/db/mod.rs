@@ -4,6 +4,7 @@
 
 mod database;
 pub mod embedded;
+mod host;
 mod migrations;
 mod pool;
 pub mod rows;
