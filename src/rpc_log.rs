@@ -4,7 +4,9 @@
 //! the response headers (an error answered at once, "trailers-only") or in
 //! the trailers after the last message, so the layer wraps the response body
 //! and logs when the trailers pass by. A body dropped before its trailers
-//! means the client went away: that is logged as CANCELLED.
+//! means the client went away: that is logged as CANCELLED, and so is a
+//! call whose handler is dropped before it answers (a deadline that passed
+//! while an upload stalled).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -100,6 +102,17 @@ pin_project! {
         #[pin]
         inner: F,
         record: Option<RpcRecord>,
+    }
+
+    /// Dropped before the handler answered: the client cancelled or its
+    /// deadline passed (a stalled upload with a 1 s deadline ends here).
+    /// The call still gets its line.
+    impl<F> PinnedDrop for RpcLogFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(record) = this.project().record.take() {
+                record.finish("Cancelled", false);
+            }
+        }
     }
 }
 

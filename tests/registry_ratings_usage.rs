@@ -466,3 +466,32 @@ async fn a_use_of_a_version_that_does_not_exist_is_not_found() {
         Some("version")
     );
 }
+
+/// A token that carries the server's own signature but a page-key time no
+/// timestamp can hold (as a leaked key or a bug would produce) is refused
+/// as an invalid `page_token`, never read as 1970 or answered INTERNAL.
+#[tokio::test]
+async fn a_signed_page_token_with_an_impossible_time_is_invalid_argument() {
+    let app = TestApp::start().await;
+    let skill = create(&app, "rated-for-forgery").await;
+    let query = atelier::pagination::fingerprint(&["ratings", &skill.id]);
+    for micros in [i64::MAX, i64::MIN, 253_402_300_800_000_000] {
+        let forged = app
+            .page_tokens()
+            .encode(&query, &(micros, "someone".to_owned()));
+        let status = app
+            .registry()
+            .list_ratings(as_user(
+                "reader",
+                ListRatingsRequest {
+                    skill_id: skill.id.clone(),
+                    page_size: 2,
+                    page_token: forged,
+                },
+            ))
+            .await
+            .expect_err("an impossible time");
+        assert_eq!(status.code(), Code::InvalidArgument, "{micros}");
+        assert_eq!(violated_fields(&status), ["page_token"]);
+    }
+}

@@ -195,6 +195,11 @@ impl TestApp {
         HealthClient::new(self.channel.clone())
     }
 
+    /// The server's page-token signer (to forge tokens it would accept).
+    pub fn page_tokens(&self) -> atelier::pagination::PageTokens {
+        self.state.page_tokens.clone()
+    }
+
     /// Drains the outbox with `workers` concurrent workers until no event
     /// is due; returns how many events they claimed in all.
     pub async fn drain_outbox(&self, workers: usize) -> usize {
