@@ -470,7 +470,7 @@ async fn a_use_of_a_version_that_does_not_exist_is_not_found() {
 /// A token that carries the server's own signature but a page-key time no
 /// timestamp can hold (as a leaked key or a bug would produce) is refused
 /// as an invalid `page_token`, never read as 1970 or answered INTERNAL.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_signed_page_token_with_an_impossible_time_is_invalid_argument() {
     let app = TestApp::start().await;
     let skill = create(&app, "rated-for-forgery").await;
