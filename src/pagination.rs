@@ -198,7 +198,7 @@ pub struct PageRequest<'a, K> {
     query: String,
     size: i64,
     /// The key of the last row of the previous page; `None` on the first.
-    pub after: Option<K>,
+    after: Option<K>,
 }
 
 impl PageTokens {
@@ -230,7 +230,8 @@ impl<K: Clone> PageRequest<'_, K> {
         self.size + 1
     }
 
-    /// Where the page starts (a copy of [`Self::after`]).
+    /// Where the page starts: the key of the previous page's last row,
+    /// `None` on the first page.
     pub fn after(&self) -> Option<K> {
         self.after.clone()
     }
@@ -244,27 +245,6 @@ impl<K: Clone> PageRequest<'_, K> {
     ) -> String {
         self.tokens
             .next_page_token(rows, self.size, &self.query, key_of)
-    }
-}
-
-/// A time in a page key. Tokens carry it as microseconds since the epoch;
-/// one out of range (years 1 to 9999) does not decode, so every list refuses
-/// a forged time the same way, as an invalid `page_token`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyTime(pub chrono::DateTime<chrono::Utc>);
-
-impl Serialize for KeyTime {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.0.timestamp_micros())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for KeyTime {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let micros = i64::deserialize(deserializer)?;
-        key_time(micros)
-            .map(Self)
-            .map_err(|_| serde::de::Error::custom("page key time out of range"))
     }
 }
 
