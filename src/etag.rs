@@ -4,31 +4,36 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{ApiError, ApiResult};
-
 /// The etag of a resource last changed at `updated_at`.
 pub fn of(updated_at: DateTime<Utc>) -> String {
     format!("{:x}", updated_at.timestamp_micros())
 }
 
-/// Fails with FAILED_PRECONDITION (`ETAG_MISMATCH`) when the caller sent
-/// an etag (`sent`, empty for none) other than that of `what`, last changed
-/// at `updated_at`.
+/// The caller's etag names a state the resource has left (the RPC edge
+/// answers FAILED_PRECONDITION, `ETAG_MISMATCH`).
+#[derive(Debug, thiserror::Error)]
+#[error("{what} changed since etag {sent} was read; read it again")]
+pub struct EtagMismatch {
+    /// The resource, e.g. `skill demo`.
+    what: String,
+    /// The etag sent, quoted and shortened for the message.
+    sent: String,
+}
+
+/// Fails when the caller sent an etag (`sent`, empty for none) other than
+/// that of `what`, last changed at `updated_at`.
 pub fn ensure_matches(
     sent: &str,
     updated_at: DateTime<Utc>,
     what: impl std::fmt::Display,
-) -> ApiResult<()> {
+) -> Result<(), EtagMismatch> {
     if sent.is_empty() || sent == of(updated_at) {
         Ok(())
     } else {
-        Err(ApiError::failed_precondition(
-            "ETAG_MISMATCH",
-            format!(
-                "{what} changed since etag {} was read; read it again",
-                crate::text::quote(sent)
-            ),
-        ))
+        Err(EtagMismatch {
+            what: what.to_string(),
+            sent: crate::text::quote(sent),
+        })
     }
 }
 
@@ -43,7 +48,6 @@ mod tests {
         assert!(ensure_matches("", at, "x").is_ok());
         assert!(ensure_matches(&of(at), at, "x").is_ok());
         let stale = ensure_matches(&of(at), later, "skill demo").expect_err("stale");
-        assert_eq!(stale.reason, "ETAG_MISMATCH");
-        assert!(stale.message.starts_with("skill demo changed"));
+        assert!(stale.to_string().starts_with("skill demo changed"));
     }
 }

@@ -19,6 +19,7 @@ pub mod etag;
 pub mod health;
 pub mod ids;
 pub mod jobs;
+pub mod keyset;
 pub mod outbox;
 pub mod pagination;
 pub mod proto;

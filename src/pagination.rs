@@ -7,8 +7,9 @@
 //! the database, so every replica shares it and it survives restarts). A
 //! token that was altered, forged, truncated, or belongs to another query is
 //! INVALID_ARGUMENT; it never panics and never yields a page of a different
-//! query. Decoded keys are range-checked all the same ([`key_time`]), so
-//! even a token signed by a bug cannot reach PostgreSQL out of range.
+//! query. Decoded keys are range-checked all the same (a keyset time is a
+//! [`crate::keyset::KeyTime`]), so even a token signed by a bug cannot reach
+//! PostgreSQL out of range.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -248,23 +249,6 @@ impl<K: Clone> PageRequest<'_, K> {
     }
 }
 
-/// Earliest and latest keyset time accepted: years 1 to 9999, well inside
-/// what PostgreSQL's `timestamptz` holds.
-const KEY_TIME_RANGE: std::ops::RangeInclusive<i64> =
-    -62_135_596_800_000_000..=253_402_300_799_999_999;
-
-/// The time in a keyset position (microseconds since the epoch, as keys
-/// store it), refused when out of range.
-pub fn key_time(micros: i64) -> ApiResult<chrono::DateTime<chrono::Utc>> {
-    KEY_TIME_RANGE
-        .contains(&micros)
-        .then(|| chrono::DateTime::from_timestamp_micros(micros))
-        .flatten()
-        .ok_or_else(|| {
-            ApiError::invalid_field("page_token", "is not a page token from this service")
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,15 +275,6 @@ mod tests {
             .decode::<(i64,)>(&forged, &query)
             .expect_err("forged");
         assert_eq!(error.violations[0].field, "page_token");
-    }
-
-    #[test]
-    fn key_times_outside_years_1_to_9999_are_refused() {
-        assert!(key_time(0).is_ok());
-        assert!(key_time(253_402_300_799_999_999).is_ok());
-        assert!(key_time(253_402_300_800_000_000).is_err());
-        assert!(key_time(i64::MIN).is_err());
-        assert!(key_time(i64::MAX).is_err());
     }
 
     #[test]
@@ -368,14 +343,6 @@ mod tests {
                 let tokens = PageTokens::new([3; 32]);
                 let error = tokens.decode::<(i64, String)>(&token, "q").expect_err("not ours");
                 prop_assert_eq!(error.violations[0].field.as_str(), "page_token");
-            }
-
-            #[test]
-            fn key_times_are_either_storable_or_refused(micros in any::<i64>()) {
-                match key_time(micros) {
-                    Ok(at) => prop_assert!((1..=9999).contains(&chrono::Datelike::year(&at))),
-                    Err(error) => prop_assert_eq!(error.violations[0].field.as_str(), "page_token"),
-                }
             }
         }
     }

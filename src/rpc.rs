@@ -10,7 +10,8 @@ use std::future::Future;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{Caller, UserId, caller};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::etag::EtagMismatch;
 
 /// Runs `handler` for a caller signed in as a user (a bearer token alone
 /// is not enough: it must name the user, `x-user-id`).
@@ -51,4 +52,10 @@ where
     let user = caller.user()?.clone();
     let response = handler(caller, user, request.into_inner()).await?;
     Ok(Response::new(response))
+}
+
+impl From<EtagMismatch> for ApiError {
+    fn from(error: EtagMismatch) -> Self {
+        ApiError::failed_precondition("ETAG_MISMATCH", error.to_string())
+    }
 }

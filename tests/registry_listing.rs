@@ -347,7 +347,7 @@ async fn every_list_query_is_served_by_an_index() {
         uses: 3,
         avg: 400,
         count: 2,
-        created: 1_700_000_000_000_000,
+        created: atelier::keyset::KeyTime::from_micros(1_700_000_000_000_000).expect("in range"),
         id: uuid::Uuid::now_v7(),
     };
     let filters = [

@@ -10,6 +10,7 @@ mod pool;
 pub mod rows;
 pub mod shared_cluster;
 pub mod supervisor;
+pub mod text_enum;
 
 pub use self::database::Database;
 pub use self::migrations::{MIGRATIONS, revert_all_migrations, run_migrations};

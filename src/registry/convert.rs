@@ -1,24 +1,21 @@
 //! The proto form of the registry's rows.
 
-use super::fields::Category;
 use super::store::ratings::Rating;
 use super::store::skills::Skill;
 use super::store::usage::Usage;
-use super::store::versions::VersionView;
+use super::store::versions::{Verdict, VersionView};
 use crate::proto::registry as pb;
 use crate::proto::timestamp;
 
 /// The proto form of a skill.
 pub fn skill_to_proto(skill: Skill) -> pb::Skill {
     let etag = skill.etag();
-    let category = Category::from_db(&skill.category)
-        .map_or(pb::SkillCategory::Unspecified, Category::to_proto);
     pb::Skill {
         id: skill.id.to_string(),
         slug: skill.slug,
         name: skill.name,
         description: skill.description,
-        category: category.into(),
+        category: skill.category.to_proto().into(),
         author_id: skill.author_id,
         published_version: skill.published_version.and_then(|v| u32::try_from(v).ok()),
         draft_version: skill.draft_version.and_then(|v| u32::try_from(v).ok()),
@@ -67,11 +64,10 @@ pub fn version_to_proto(view: VersionView) -> pb::SkillVersion {
     let (state, found_sha256, verify_time) = match verification {
         None => (pb::VerificationState::Pending, String::new(), None),
         Some(v) => {
-            let state = match v.state.as_str() {
-                "verified" => pb::VerificationState::Verified,
-                "mismatch" => pb::VerificationState::Mismatch,
-                "missing" => pb::VerificationState::Missing,
-                _ => pb::VerificationState::Unspecified,
+            let state = match v.state {
+                Verdict::Verified => pb::VerificationState::Verified,
+                Verdict::Mismatch => pb::VerificationState::Mismatch,
+                Verdict::Missing => pb::VerificationState::Missing,
             };
             (
                 state,

@@ -5,6 +5,7 @@
 //! field path and gathers every violation of a request into one
 //! INVALID_ARGUMENT.
 
+use crate::db::text_enum::text_enum;
 use crate::proto::registry::SkillCategory;
 
 /// A skill's unique, URL-safe handle: lowercase letters, digits and single
@@ -74,17 +75,18 @@ pub const NAME_MAX: usize = 200;
 /// Longest skill description.
 pub const DESCRIPTION_MAX: usize = 4000;
 
-/// A skill category, as stored (`prompt`, `workflow`, `agent`, `mcp`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Category {
-    /// A prompt or prompt template.
-    Prompt,
-    /// A multi-step workflow.
-    Workflow,
-    /// An agent configuration.
-    Agent,
-    /// An MCP tool configuration.
-    Mcp,
+text_enum! {
+    /// A skill category, as stored (`skills.category`).
+    pub enum Category {
+        /// A prompt or prompt template.
+        Prompt = "prompt",
+        /// A multi-step workflow.
+        Workflow = "workflow",
+        /// An agent configuration.
+        Agent = "agent",
+        /// An MCP tool configuration.
+        Mcp = "mcp",
+    }
 }
 
 impl Category {
@@ -97,28 +99,6 @@ impl Category {
             Ok(SkillCategory::Mcp) => Ok(Self::Mcp),
             Ok(SkillCategory::Unspecified) => Err("must be set".to_owned()),
             Err(_) => Err(format!("{value} is not a known category")),
-        }
-    }
-
-    /// The database's text for this category.
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Self::Prompt => "prompt",
-            Self::Workflow => "workflow",
-            Self::Agent => "agent",
-            Self::Mcp => "mcp",
-        }
-    }
-
-    /// The category for the database's text (the CHECK constraint
-    /// guarantees one of the four).
-    pub fn from_db(text: &str) -> Option<Self> {
-        match text {
-            "prompt" => Some(Self::Prompt),
-            "workflow" => Some(Self::Workflow),
-            "agent" => Some(Self::Agent),
-            "mcp" => Some(Self::Mcp),
-            _ => None,
         }
     }
 

@@ -12,6 +12,7 @@
 //! This file only lists the parts; none of them imports it back.
 
 pub mod convert;
+pub mod error;
 pub mod events;
 pub mod fields;
 pub mod front_matter;

@@ -83,7 +83,7 @@ fn optional_text(raw: &str, max: usize) -> Result<Option<BoundedText>, String> {
 pub async fn precheck(state: &AppState, request: &VersionRequest, user: &UserId) -> ApiResult<()> {
     let mut conn = state.pool.get().await?;
     let skill = skills::find(&mut conn, &skills::SkillRef::Id(request.skill_id)).await?;
-    skill.ensure_author(user)
+    Ok(skill.ensure_author(user)?)
 }
 
 /// Stores `content` as the next version of the requested skill. The staged
@@ -169,7 +169,7 @@ async fn create_staged(
                 metadata: serde_json::Value::Object(front.metadata.clone()),
                 publish: request.publish,
             };
-            versions::insert_next(conn, &skill, user, &draft).await
+            ApiResult::Ok(versions::insert_next(conn, &skill, user, &draft).await?)
         })
         .await;
     if created.is_err() {

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::verification;
 use crate::config::ScrubConfig;
 use crate::db::rows::SingleRow as _;
-use crate::error::{ApiError, ApiResult};
+use crate::outbox::JobError;
 use crate::registry::store::versions::Verdict;
 use crate::schema::{content_scrub, skill_version_verifications, skill_versions};
 use crate::shutdown::Shutdown;
@@ -126,7 +126,7 @@ pub async fn run(state: AppState, config: ScrubConfig, shutdown: Shutdown) {
 /// Runs steps back to back, without the rate limit or the pause, until the
 /// pass under way (or the one this starts) has finished — or another
 /// replica holds the scrub — and returns the scrub state after it.
-pub async fn full_pass(state: &AppState, config: &ScrubConfig) -> ApiResult<ScrubState> {
+pub async fn full_pass(state: &AppState, config: &ScrubConfig) -> Result<ScrubState, JobError> {
     let holder = Uuid::now_v7();
     let immediate = ScrubConfig {
         scrub_pause_secs: 0,
@@ -140,7 +140,7 @@ pub async fn full_pass(state: &AppState, config: &ScrubConfig) -> ApiResult<Scru
 
 /// One step: take (or keep) the lease, start a pass if one is due, check
 /// the next version, or finish the pass.
-pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> ApiResult<Step> {
+pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> Result<Step, JobError> {
     let mut conn = state.pool.get().await?;
     let Some(scrub) = lease(&mut conn, holder).await? else {
         return Ok(Step::Idle(Duration::from_secs(LEASE_SECS.unsigned_abs())));
@@ -179,9 +179,7 @@ pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> ApiRe
         return Ok(Step::PassFinished);
     };
     drop(conn);
-    let (verdict, bytes) = verification::verify(state, version_id)
-        .await
-        .map_err(|error| ApiError::unavailable(error.to_string()))?;
+    let (verdict, bytes) = verification::verify(state, version_id).await?;
     let mut conn = state.pool.get().await?;
     diesel::update(content_scrub::table.filter(content_scrub::lease_holder.eq(holder)))
         .set((
@@ -279,7 +277,7 @@ pub async fn load(conn: &mut AsyncPgConnection) -> QueryResult<ScrubState> {
 /// Versions whose latest verification found their content damaged.
 pub async fn damaged_versions(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     skill_version_verifications::table
-        .filter(skill_version_verifications::state.ne("verified"))
+        .filter(skill_version_verifications::state.ne(Verdict::Verified))
         .count()
         .load(conn)
         .await
@@ -293,7 +291,7 @@ pub async fn damaged_versions(conn: &mut AsyncPgConnection) -> QueryResult<i64> 
 /// checking again, the same way the outbox's deletion does, so a version
 /// being created with that content cannot lose it. The lease is renewed
 /// between batches; the sweep stops if another replica took it.
-async fn sweep(state: &AppState, ttl_secs: u64, holder: Uuid) -> ApiResult<u64> {
+async fn sweep(state: &AppState, ttl_secs: u64, holder: Uuid) -> Result<u64, JobError> {
     let cutoff =
         Utc::now() - chrono::TimeDelta::seconds(i64::try_from(ttl_secs).unwrap_or(i64::MAX));
     let store = state.storage.store().clone();
@@ -304,7 +302,7 @@ async fn sweep(state: &AppState, ttl_secs: u64, holder: Uuid) -> ApiResult<u64> 
         while let Some(batch) = listing.next().await {
             let mut old = Vec::new();
             for meta in batch {
-                let meta = meta.map_err(|e| ApiError::unavailable(format!("object store: {e}")))?;
+                let meta = meta?;
                 if meta.last_modified <= cutoff {
                     old.push(meta.location.to_string());
                 }
@@ -329,7 +327,7 @@ async fn sweep(state: &AppState, ttl_secs: u64, holder: Uuid) -> ApiResult<u64> 
                     crate::content::delete_object(&store, &key)
                         .await
                         .map(|()| true)
-                        .map_err(crate::outbox::JobError::from)
+                        .map_err(JobError::from)
                 } else {
                     let sha256 = key.rsplit('/').next().unwrap_or_default().to_owned();
                     verification::delete_unreferenced(state, &key, &sha256).await

@@ -6,15 +6,15 @@
 //! did not exist); a shared one is known to token holders anyway, so there a
 //! non-member gets PERMISSION_DENIED.
 
-use super::fields::{EDITOR, OWNER};
 use crate::db::rows::SingleRow as _;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::error::{WorkshopError, WorkshopResult};
+use super::fields::{Role, Visibility};
 use super::store::workshops::{self, Workshop};
 use crate::auth::UserId;
-use crate::error::{ApiError, ApiResult};
 use crate::schema::workshop_members;
 
 /// What a call needs to do.
@@ -39,11 +39,11 @@ impl Power {
 }
 
 /// The powers of a role.
-pub fn power_of(role: &str) -> Power {
+pub fn power_of(role: &Role) -> Power {
     match role {
-        OWNER => Power::Own,
-        EDITOR => Power::Edit,
-        _ => Power::Read,
+        Role::Owner => Power::Own,
+        Role::Editor => Power::Edit,
+        Role::Other(_) => Power::Read,
     }
 }
 
@@ -51,7 +51,7 @@ pub fn power_of(role: &str) -> Power {
 #[derive(Debug, Clone)]
 pub struct Access {
     pub workshop: Workshop,
-    pub role: String,
+    pub role: Role,
 }
 
 /// Loads workshop `id` for `user` if their role has `needed`; `lock` takes
@@ -63,9 +63,9 @@ pub async fn authorize(
     user: &UserId,
     needed: Power,
     lock: bool,
-) -> ApiResult<Access> {
+) -> WorkshopResult<Access> {
     let workshop = workshops::find(conn, id, lock).await?;
-    let role: Option<String> = workshop_members::table
+    let role: Option<Role> = workshop_members::table
         .find((id, user.as_str()))
         .select(workshop_members::role)
         .limit(1)
@@ -74,23 +74,20 @@ pub async fn authorize(
         .single()
         .optional()?;
     let Some(role) = role else {
-        return Err(if workshop.visibility == "shared" {
-            ApiError::permission_denied(
-                "NOT_A_MEMBER",
-                format!("only members of workshop {id} may {}", needed.describe()),
-            )
-        } else {
-            ApiError::not_found("workshop", id)
+        return Err(match workshop.visibility {
+            Visibility::Shared => WorkshopError::NotAMember {
+                workshop: id,
+                needed: needed.describe(),
+            },
+            Visibility::Private => WorkshopError::not_found("workshop", id),
         });
     };
     if power_of(&role) < needed {
-        return Err(ApiError::permission_denied(
-            "ROLE_FORBIDS",
-            format!(
-                "role `{role}` may not {} in workshop {id}",
-                needed.describe()
-            ),
-        ));
+        return Err(WorkshopError::RoleForbids {
+            role: role.as_str().to_owned(),
+            workshop: id,
+            needed: needed.describe(),
+        });
     }
     Ok(Access { workshop, role })
 }

@@ -1,6 +1,5 @@
 //! The proto form of the Workshop's rows.
 
-use super::fields;
 use super::store::workshops::{Progress, Workshop};
 use super::store::{build_packs, members, sessions, steps};
 use crate::proto::workshop as pb;
@@ -13,17 +12,10 @@ pub fn workshop_to_proto(w: Workshop, progress: &Progress) -> pb::WorkshopInfo {
         owner_id: w.owner_id,
         title: w.title,
         original_idea: w.original_idea,
-        status: fields::Status::from_db(&w.status)
-            .map_or(pb::WorkshopStatus::Unspecified, fields::Status::to_proto)
-            .into(),
+        status: w.status.to_proto().into(),
         org_id: w.org_id.unwrap_or_default(),
         template_id: w.template_id.unwrap_or_default(),
-        visibility: if w.visibility == "shared" {
-            pb::Visibility::Shared
-        } else {
-            pb::Visibility::Private
-        }
-        .into(),
+        visibility: w.visibility.to_proto().into(),
         current_step_id: progress.current_step_id.clone().unwrap_or_default(),
         completed_step_count: progress.completed,
         total_step_count: progress.total,
@@ -39,7 +31,7 @@ pub fn step_to_proto(step: steps::Step) -> pb::WorkshopStep {
         step_id: step.step_id,
         position: step.position,
         name: step.name,
-        status: fields::step_status_to_proto(&step.status).into(),
+        status: step.status.to_proto().into(),
         skipped: step.skipped,
         output: match step.output {
             Some(serde_json::Value::Object(map)) => Some(json_object_to_struct(map)),
@@ -55,7 +47,7 @@ pub fn member_to_proto(m: members::Member) -> pb::Member {
     pb::Member {
         workshop_id: m.workshop_id.to_string(),
         user_id: m.user_id,
-        role: m.role,
+        role: m.role.as_str().to_owned(),
         create_time: Some(timestamp(m.created_at)),
         update_time: Some(timestamp(m.updated_at)),
     }
@@ -76,20 +68,8 @@ pub fn pack_to_proto(p: build_packs::BuildPack) -> pb::BuildPack {
     pb::BuildPack {
         id: p.id.to_string(),
         workshop_id: p.workshop_id.to_string(),
-        format: match p.format.as_str() {
-            "markdown" => pb::BuildPackFormat::Markdown,
-            "json" => pb::BuildPackFormat::Json,
-            "pdf" => pb::BuildPackFormat::Pdf,
-            _ => pb::BuildPackFormat::Unspecified,
-        }
-        .into(),
-        status: match p.status.as_str() {
-            "pending" => pb::BuildPackStatus::Pending,
-            "ready" => pb::BuildPackStatus::Ready,
-            "failed" => pb::BuildPackStatus::Failed,
-            _ => pb::BuildPackStatus::Unspecified,
-        }
-        .into(),
+        format: p.format.to_proto().into(),
+        status: p.status.to_proto().into(),
         sha256: p.sha256.unwrap_or_default(),
         size_bytes: p.size_bytes.unwrap_or_default(),
         failure_reason: p.failure_reason.unwrap_or_default(),

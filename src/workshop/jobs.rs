@@ -14,7 +14,9 @@ use object_store::ObjectStoreExt as _;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
+use super::error::WorkshopError;
 use super::events::{BuildPackRender, ObjectDelete};
+use super::fields::{PackFormat, PackStatus};
 use super::render::{self, Document, DocumentStep};
 use super::store::build_packs::{self as packs, BuildPack};
 use super::store::{steps, workshops};
@@ -72,21 +74,21 @@ async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobError> {
         .await
         .single()
         .optional()?;
-    let Some(pack) = pack.filter(|p| p.status == "pending") else {
+    let Some(pack) = pack.filter(|p| p.status == PackStatus::Pending) else {
         return Ok(()); // Deleted, or rendered by an earlier attempt.
     };
     let document = match load_document(&mut conn, pack.workshop_id).await {
         Ok(document) => document,
-        Err(error) if error.code == tonic::Code::NotFound => return Ok(()),
-        Err(error) => return Err(JobError::Other(format!("database: {}", error.message))),
+        // The workshop was deleted since: its packs went with it.
+        Err(WorkshopError::NotFound { .. }) => return Ok(()),
+        Err(error) => return Err(JobError::Other(error.to_string())),
     };
     drop(conn);
 
-    let bytes = match pack.format.as_str() {
-        "markdown" => render::markdown(&document),
-        "json" => render::json(&document),
-        "pdf" => render::pdf(&document),
-        other => return mark_failed(state, id, &format!("unknown format {other}")).await,
+    let bytes = match pack.format {
+        PackFormat::Markdown => render::markdown(&document),
+        PackFormat::Json => render::json(&document),
+        PackFormat::Pdf => render::pdf(&document),
     };
     let sha256 = crate::content::hex(&Sha256::digest(&bytes));
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
@@ -96,9 +98,9 @@ async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobError> {
 
     let mut conn = state.pool.get().await?;
     let marked = diesel::update(build_packs::table.find(id))
-        .filter(build_packs::status.eq("pending"))
+        .filter(build_packs::status.eq(PackStatus::Pending))
         .set((
-            build_packs::status.eq("ready"),
+            build_packs::status.eq(PackStatus::Ready),
             build_packs::object_key.eq(&key),
             build_packs::sha256.eq(&sha256),
             build_packs::size_bytes.eq(size),
@@ -123,9 +125,9 @@ async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobError> {
 async fn mark_failed(state: &AppState, id: Uuid, reason: &str) -> Result<(), JobError> {
     let mut conn = state.pool.get().await?;
     diesel::update(build_packs::table.find(id))
-        .filter(build_packs::status.eq("pending"))
+        .filter(build_packs::status.eq(PackStatus::Pending))
         .set((
-            build_packs::status.eq("failed"),
+            build_packs::status.eq(PackStatus::Failed),
             build_packs::failure_reason.eq(reason),
             build_packs::finished_at.eq(diesel::dsl::now),
         ))
@@ -137,7 +139,7 @@ async fn mark_failed(state: &AppState, id: Uuid, reason: &str) -> Result<(), Job
 async fn load_document(
     conn: &mut diesel_async::AsyncPgConnection,
     workshop_id: Uuid,
-) -> crate::error::ApiResult<Document> {
+) -> Result<Document, WorkshopError> {
     let workshop = workshops::find(conn, workshop_id, false).await?;
     let steps = steps::list(conn, workshop_id).await?;
     Ok(Document {

@@ -17,6 +17,7 @@
 
 pub mod access;
 pub mod convert;
+pub mod error;
 pub mod events;
 pub mod fields;
 pub mod jobs;

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use super::fields::{Status, StepStatus};
+
 /// What a build pack holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
@@ -12,7 +14,7 @@ pub struct Document {
     pub workshop_id: String,
     pub title: String,
     pub original_idea: String,
-    pub status: String,
+    pub status: Status,
     pub generated_at: String,
     pub steps: Vec<DocumentStep>,
 }
@@ -23,7 +25,7 @@ pub struct DocumentStep {
     pub id: String,
     pub position: i32,
     pub name: String,
-    pub status: String,
+    pub status: StepStatus,
     pub skipped: bool,
     /// The step's output; `null` when there is none.
     pub output: serde_json::Value,
@@ -66,11 +68,11 @@ pub fn markdown(document: &Document) -> Vec<u8> {
 }
 
 fn step_state(step: &DocumentStep) -> &'static str {
-    match (step.status.as_str(), step.skipped) {
-        ("complete", true) => "Skipped",
-        ("complete", false) => "Complete",
-        ("in_progress", _) => "In progress",
-        _ => "Not started",
+    match (step.status, step.skipped) {
+        (StepStatus::Complete, true) => "Skipped",
+        (StepStatus::Complete, false) => "Complete",
+        (StepStatus::InProgress, _) => "In progress",
+        (StepStatus::NotStarted, _) => "Not started",
     }
 }
 
@@ -239,13 +241,13 @@ mod tests {
             workshop_id: "w".to_owned(),
             title: "Better onboarding".to_owned(),
             original_idea: "Make onboarding painless".to_owned(),
-            status: "active".to_owned(),
+            status: Status::Active,
             generated_at: "2026-11-23T00:00:00Z".to_owned(),
             steps: vec![DocumentStep {
                 id: "empathize".to_owned(),
                 position: 1,
                 name: "Empathize".to_owned(),
-                status: "complete".to_owned(),
+                status: StepStatus::Complete,
                 skipped: false,
                 output: serde_json::json!({"personas": ["new hire", {"name": "manager", "pains": ["paperwork"]}]}),
             }],

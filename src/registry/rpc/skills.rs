@@ -230,9 +230,8 @@ fn skill_changes(
                     .map(BoundedText::into_string);
             }
             "category" => {
-                changes.category = violations
-                    .check("skill.category", Category::from_proto(skill.category))
-                    .map(Category::as_db);
+                changes.category =
+                    violations.check("skill.category", Category::from_proto(skill.category));
             }
             "hours_saved" => {
                 changes.hours_saved =

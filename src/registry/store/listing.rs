@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::skills::Skill;
-use crate::error::ApiResult;
+use crate::keyset::KeyTime;
+use crate::registry::error::RegistryResult;
 use crate::registry::fields::Category;
 
 /// The order of a listing.
@@ -58,10 +59,12 @@ pub struct SkillFilter {
 }
 
 /// The sort key of the last row of a page: enough to continue after it in
-/// any order (unused parts are zero).
+/// any order (unused parts are zero). A page token whose rank is not a
+/// finite number or whose time is out of range does not decode.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct SkillKey {
     /// Relevance rank.
+    #[serde(deserialize_with = "finite_rank")]
     pub rank: f32,
     /// total_uses.
     pub uses: i64,
@@ -69,10 +72,21 @@ pub struct SkillKey {
     pub avg: i32,
     /// rating_count.
     pub count: i32,
-    /// created_at, microseconds since the epoch.
-    pub created: i64,
+    /// created_at.
+    pub created: KeyTime,
     /// The id, which breaks every tie.
     pub id: Uuid,
+}
+
+/// A rank from a page token, refused unless it is a finite number (a NaN
+/// or an infinity would page nowhere).
+fn finite_rank<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    let rank = f32::deserialize(deserializer)?;
+    if rank.is_finite() {
+        Ok(rank)
+    } else {
+        Err(serde::de::Error::custom("rank is not finite"))
+    }
 }
 
 /// A skill with its relevance rank (0 when not searching).
@@ -92,7 +106,7 @@ impl RankedSkill {
             uses: self.skill.total_uses,
             avg: self.skill.average_rating,
             count: self.skill.rating_count,
-            created: self.skill.created_at.timestamp_micros(),
+            created: KeyTime::of(self.skill.created_at),
             id: self.skill.id,
         }
     }
@@ -153,16 +167,7 @@ pub async fn list(
     order: SkillOrder,
     after: Option<SkillKey>,
     limit: i64,
-) -> ApiResult<Vec<RankedSkill>> {
-    if let Some(key) = &after {
-        crate::pagination::key_time(key.created)?;
-        if !key.rank.is_finite() {
-            return Err(crate::error::ApiError::invalid_field(
-                "page_token",
-                "is not a page token from this service",
-            ));
-        }
-    }
+) -> RegistryResult<Vec<RankedSkill>> {
     Ok(bound(statement(order).to_owned(), filter, after, limit)
         .load(conn)
         .await?)
@@ -175,7 +180,7 @@ pub async fn explain(
     filter: &SkillFilter,
     order: SkillOrder,
     after: Option<SkillKey>,
-) -> ApiResult<Vec<String>> {
+) -> RegistryResult<Vec<String>> {
     #[derive(QueryableByName)]
     struct PlanLine {
         #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
@@ -198,14 +203,14 @@ fn bound(
         uses: 0,
         avg: 0,
         count: 0,
-        created: 0,
+        created: KeyTime::of(chrono::DateTime::UNIX_EPOCH),
         id: Uuid::nil(),
     });
-    let created = chrono::DateTime::from_timestamp_micros(cursor.created).unwrap_or_default();
+    let created = cursor.created.at();
     diesel::sql_query(sql)
         .into_boxed()
         .bind::<Nullable<Text>, _>(filter.query.clone())
-        .bind::<Nullable<Text>, _>(filter.category.map(Category::as_db))
+        .bind::<Nullable<Text>, _>(filter.category)
         .bind::<Nullable<Text>, _>(filter.author_id.clone())
         .bind::<Bool, _>(after.is_some())
         .bind::<Float, _>(cursor.rank)

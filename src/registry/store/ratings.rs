@@ -10,7 +10,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::UserId;
-use crate::error::ApiResult;
+use crate::keyset::{self, Direction, KeyTime};
+use crate::registry::error::RegistryResult;
 use crate::registry::events::RatingChanged;
 use crate::schema::ratings;
 
@@ -41,7 +42,7 @@ pub struct NewRating {
 impl NewRating {
     /// Stores the rating, replacing the user's earlier one, and enqueues a
     /// `rating.changed` event. The caller has checked that the skill exists.
-    pub async fn save(self, conn: &mut AsyncPgConnection) -> ApiResult<Rating> {
+    pub async fn save(self, conn: &mut AsyncPgConnection) -> RegistryResult<Rating> {
         let rating = diesel::insert_into(ratings::table)
             .values(&self)
             .on_conflict((ratings::skill_id, ratings::user_id))
@@ -81,8 +82,8 @@ impl NewRating {
 }
 
 /// Where a page of ratings continues: after the rating last changed at
-/// `.0` (microseconds since the epoch) by user `.1`.
-pub type RatingKey = (i64, String);
+/// `.0` by user `.1`.
+pub type RatingKey = (KeyTime, String);
 
 /// A skill's ratings, most recently changed first, after `after`.
 pub async fn list(
@@ -90,25 +91,25 @@ pub async fn list(
     skill_id: Uuid,
     limit: i64,
     after: Option<RatingKey>,
-) -> ApiResult<Vec<Rating>> {
+) -> RegistryResult<Vec<Rating>> {
     let mut query = ratings::table
         .filter(ratings::skill_id.eq(skill_id))
         .select(Rating::as_select())
         .order((ratings::updated_at.desc(), ratings::user_id.desc()))
         .limit(limit)
         .into_boxed();
-    if let Some((micros, user)) = after {
-        let at = crate::pagination::key_time(micros)?;
-        query = query.filter(
-            ratings::updated_at
-                .lt(at)
-                .or(ratings::updated_at.eq(at).and(ratings::user_id.lt(user))),
-        );
+    if let Some(key) = after {
+        query = query.filter(keyset::rows_after(
+            ratings::updated_at,
+            ratings::user_id,
+            Direction::NewestFirst,
+            key,
+        ));
     }
     Ok(query.load(conn).await?)
 }
 
 /// The page key of a rating.
 pub fn key_of(rating: &Rating) -> RatingKey {
-    (rating.updated_at.timestamp_micros(), rating.user_id.clone())
+    (KeyTime::of(rating.updated_at), rating.user_id.clone())
 }

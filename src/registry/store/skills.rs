@@ -7,12 +7,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use tonic::Code;
 use uuid::Uuid;
 
 use crate::auth::UserId;
-use crate::error::{ApiError, ApiResult};
 use crate::outbox::NewEvent;
+use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::ContentUnreferenced;
 use crate::registry::fields::{BoundedText, Category, Slug};
 use crate::schema::{skill_versions, skills};
@@ -26,8 +25,7 @@ pub struct Skill {
     pub slug: String,
     pub name: String,
     pub description: String,
-    /// One of `prompt`, `workflow`, `agent`, `mcp` (a CHECK guarantees it).
-    pub category: String,
+    pub category: Category,
     pub author_id: String,
     pub published_version: Option<i32>,
     pub draft_version: Option<i32>,
@@ -49,20 +47,23 @@ impl Skill {
     }
 
     /// Fails unless `user` wrote this skill.
-    pub fn ensure_author(&self, user: &UserId) -> ApiResult<()> {
+    pub fn ensure_author(&self, user: &UserId) -> RegistryResult<()> {
         if self.author_id == user.as_str() {
             Ok(())
         } else {
-            Err(ApiError::permission_denied(
-                "NOT_AUTHOR",
-                format!("only the author of skill {} may change it", self.slug),
-            ))
+            Err(RegistryError::NotAuthor {
+                slug: self.slug.clone(),
+            })
         }
     }
 
     /// Fails when the caller sent an etag that no longer matches.
-    pub fn ensure_etag(&self, etag: &str) -> ApiResult<()> {
-        crate::etag::ensure_matches(etag, self.updated_at, format_args!("skill {}", self.slug))
+    pub fn ensure_etag(&self, etag: &str) -> RegistryResult<()> {
+        Ok(crate::etag::ensure_matches(
+            etag,
+            self.updated_at,
+            format_args!("skill {}", self.slug),
+        )?)
     }
 }
 
@@ -74,7 +75,7 @@ pub struct NewSkill {
     slug: String,
     name: String,
     description: String,
-    category: &'static str,
+    category: Category,
     author_id: String,
     hours_saved: i32,
     create_request_id: Option<String>,
@@ -96,7 +97,7 @@ impl NewSkill {
             slug: slug.as_str().to_owned(),
             name: name.into_string(),
             description: description.into_string(),
-            category: category.as_db(),
+            category,
             author_id: author.as_str().to_owned(),
             hours_saved,
             create_request_id: request_id,
@@ -105,7 +106,7 @@ impl NewSkill {
 
     /// Stores the skill, or, when the author already created one with the
     /// same idempotency key, returns that one instead.
-    pub async fn save(self, conn: &mut AsyncPgConnection) -> ApiResult<Skill> {
+    pub async fn save(self, conn: &mut AsyncPgConnection) -> RegistryResult<Skill> {
         let inserted = diesel::insert_into(skills::table)
             .values(&self)
             .on_conflict((skills::author_id, skills::create_request_id))
@@ -131,16 +132,14 @@ impl NewSkill {
     }
 }
 
-fn slug_taken(error: DieselError, slug: &str) -> ApiError {
+fn slug_taken(error: DieselError, slug: &str) -> RegistryError {
     match &error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
             if info.constraint_name() == Some("skills_slug_key") =>
         {
-            ApiError::new(
-                Code::AlreadyExists,
-                "SLUG_TAKEN",
-                format!("a skill with slug {slug} already exists"),
-            )
+            RegistryError::SlugTaken {
+                slug: slug.to_owned(),
+            }
         }
         _ => error.into(),
     }
@@ -165,7 +164,7 @@ impl std::fmt::Display for SkillRef {
 }
 
 /// Loads a skill; NOT_FOUND when there is none.
-pub async fn find(conn: &mut AsyncPgConnection, skill: &SkillRef) -> ApiResult<Skill> {
+pub async fn find(conn: &mut AsyncPgConnection, skill: &SkillRef) -> RegistryResult<Skill> {
     let query = skills::table.select(Skill::as_select());
     let found = match skill {
         SkillRef::Id(id) => query.filter(skills::id.eq(*id)).load(conn).await.single(),
@@ -177,12 +176,12 @@ pub async fn find(conn: &mut AsyncPgConnection, skill: &SkillRef) -> ApiResult<S
     };
     found
         .optional()?
-        .ok_or_else(|| ApiError::not_found("skill", skill))
+        .ok_or_else(|| RegistryError::not_found("skill", skill))
 }
 
 /// Loads and locks a skill until the caller's transaction ends, so
 /// concurrent changes of it take turns; NOT_FOUND when there is none.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Skill> {
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> RegistryResult<Skill> {
     skills::table
         .find(id)
         .select(Skill::as_select())
@@ -191,7 +190,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Skill> {
         .await
         .single()
         .optional()?
-        .ok_or_else(|| ApiError::not_found("skill", id))
+        .ok_or_else(|| RegistryError::not_found("skill", id))
 }
 
 /// The changes UpdateSkill may make; `None` leaves a field as it is.
@@ -200,7 +199,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Skill> {
 pub struct SkillChanges {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub category: Option<&'static str>,
+    pub category: Option<Category>,
     pub hours_saved: Option<i32>,
 }
 
@@ -212,7 +211,7 @@ pub async fn update(
     user: &UserId,
     etag: &str,
     changes: SkillChanges,
-) -> ApiResult<Skill> {
+) -> RegistryResult<Skill> {
     let skill = lock(conn, id).await?;
     skill.ensure_author(user)?;
     skill.ensure_etag(etag)?;
@@ -241,7 +240,7 @@ pub async fn delete(
     id: Uuid,
     user: &UserId,
     etag: &str,
-) -> ApiResult<()> {
+) -> RegistryResult<()> {
     let skill = lock(conn, id).await?;
     skill.ensure_author(user)?;
     skill.ensure_etag(etag)?;

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use super::skills::{self, SkillRef};
 use crate::auth::UserId;
 use crate::config::UsageCounters;
-use crate::error::{ApiError, ApiResult};
 use crate::outbox::NewEvent;
+use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::UsageRecorded;
 use crate::schema::{skill_versions, skills as skills_table, usage_events};
 
@@ -71,7 +71,7 @@ pub async fn record(
     counters: UsageCounters,
     user: &UserId,
     inputs: &[UsageInput],
-) -> ApiResult<Vec<Usage>> {
+) -> RegistryResult<Vec<Usage>> {
     let rows = resolve(conn, user, inputs).await?;
     let inserted: Vec<Usage> = diesel::insert_into(usage_events::table)
         .values(&rows)
@@ -130,7 +130,7 @@ pub async fn try_record_one(
     conn: &mut AsyncPgConnection,
     user: &UserId,
     input: &UsageInput,
-) -> ApiResult<Option<Usage>> {
+) -> RegistryResult<Option<Usage>> {
     let (skill_id, slug) = match &input.skill {
         SkillRef::Id(id) => (Some(*id), None),
         SkillRef::Slug(slug) => (None, Some(slug.as_str().to_owned())),
@@ -228,7 +228,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RecordOne {
 async fn enqueue_uses(
     conn: &mut AsyncPgConnection,
     uses_per_skill: BTreeMap<Uuid, i64>,
-) -> ApiResult<()> {
+) -> RegistryResult<()> {
     let events: Vec<NewEvent> = uses_per_skill
         .into_iter()
         .map(|(skill_id, uses)| NewEvent::of(skill_id, &UsageRecorded { uses }))
@@ -241,7 +241,7 @@ async fn enqueue_uses(
 async fn add_uses_now(
     conn: &mut AsyncPgConnection,
     uses_per_skill: BTreeMap<Uuid, i64>,
-) -> ApiResult<()> {
+) -> RegistryResult<()> {
     for (skill_id, uses) in uses_per_skill {
         diesel::update(skills_table::table.find(skill_id))
             .set(skills_table::total_uses.eq(skills_table::total_uses + uses))
@@ -257,7 +257,7 @@ async fn resolve(
     conn: &mut AsyncPgConnection,
     user: &UserId,
     inputs: &[UsageInput],
-) -> ApiResult<Vec<NewUsage>> {
+) -> RegistryResult<Vec<NewUsage>> {
     let mut rows = Vec::with_capacity(inputs.len());
     let mut skill_ids: HashMap<String, Uuid> = HashMap::new();
     for input in inputs {
@@ -265,9 +265,13 @@ async fn resolve(
         let skill_id = match skill_ids.get(&cache_key) {
             Some(id) => *id,
             None => {
-                let skill = skills::find(conn, &input.skill)
-                    .await
-                    .map_err(|e| not_found_at(e, &input.field_prefix, skill_field(&input.skill)))?;
+                let skill = skills::find(conn, &input.skill).await.map_err(|e| {
+                    e.at_field(format!(
+                        "{}{}",
+                        input.field_prefix,
+                        skill_field(&input.skill)
+                    ))
+                })?;
                 skill_ids.insert(cache_key, skill.id);
                 skill.id
             }
@@ -282,11 +286,11 @@ async fn resolve(
             .await
             .single()?;
             if !exists {
-                return Err(ApiError::not_found(
+                return Err(RegistryError::not_found(
                     "version",
                     format!("{version} of skill {}", input.skill),
                 )
-                .with_field(format!("{}version", input.field_prefix)));
+                .at_field(format!("{}version", input.field_prefix)));
             }
         }
         rows.push(NewUsage {
@@ -305,13 +309,5 @@ fn skill_field(skill: &SkillRef) -> &'static str {
     match skill {
         SkillRef::Id(_) => "skill_id",
         SkillRef::Slug(_) => "skill_slug",
-    }
-}
-
-fn not_found_at(error: ApiError, prefix: &str, field: &str) -> ApiError {
-    if error.code == tonic::Code::NotFound {
-        error.with_field(format!("{prefix}{field}"))
-    } else {
-        error
     }
 }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::skills::{self, Skill};
 use crate::auth::UserId;
 use crate::content::Damage;
-use crate::error::{ApiError, ApiResult};
+use crate::db::text_enum::text_enum;
+use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::ContentVerify;
 use crate::schema::{skill_version_verifications, skill_versions, skills as skills_table};
 
@@ -37,8 +38,7 @@ pub struct SkillVersion {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = skill_version_verifications, check_for_backend(diesel::pg::Pg))]
 pub struct Verification {
-    /// `verified`, `mismatch` or `missing`.
-    pub state: String,
+    pub state: Verdict,
     pub found_sha256: Option<String>,
     pub verified_at: DateTime<Utc>,
 }
@@ -55,32 +55,24 @@ impl VersionView {
     pub fn failed_verification(&self) -> bool {
         self.verification
             .as_ref()
-            .is_some_and(|v| v.state != Verdict::Verified.as_db())
+            .is_some_and(|v| v.state.is_damage())
     }
 }
 
-/// A verification's verdict on a version's stored content, as recorded
-/// beside the version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The bytes hash to the version's SHA-256.
-    Verified,
-    /// The bytes hash to something else.
-    Mismatch,
-    /// The object is gone.
-    Missing,
+text_enum! {
+    /// A verification's verdict on a version's stored content, as recorded
+    /// beside the version (`skill_version_verifications.state`).
+    pub enum Verdict {
+        /// The bytes hash to the version's SHA-256.
+        Verified = "verified",
+        /// The bytes hash to something else.
+        Mismatch = "mismatch",
+        /// The object is gone.
+        Missing = "missing",
+    }
 }
 
 impl Verdict {
-    /// The database's text for this verdict.
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Self::Verified => "verified",
-            Self::Mismatch => "mismatch",
-            Self::Missing => "missing",
-        }
-    }
-
     /// Whether the content was found damaged.
     pub fn is_damage(self) -> bool {
         self != Self::Verified
@@ -116,7 +108,7 @@ pub async fn record_verdict(
          RETURNING v.version_id",
     )
     .bind::<diesel::sql_types::Uuid, _>(version_id)
-    .bind::<Text, _>(verdict.as_db())
+    .bind::<Text, _>(verdict)
     .bind::<diesel::sql_types::Nullable<Text>, _>(found_sha256)
     .bind::<diesel::sql_types::Bool, _>(only_if_changed)
     .load(conn)
@@ -145,7 +137,7 @@ pub async fn report_damage(state: &crate::state::AppState, version_id: Uuid, dam
         Damage::Missing => (Verdict::Missing, None),
         Damage::Mismatch { found } => (Verdict::Mismatch, Some(found.as_str())),
     };
-    let reported: ApiResult<bool> = async {
+    let reported: anyhow::Result<bool> = async {
         let mut conn = state.pool.get().await?;
         let known: Option<Verification> = skill_version_verifications::table
             .find(version_id)
@@ -153,17 +145,19 @@ pub async fn report_damage(state: &crate::state::AppState, version_id: Uuid, dam
             .load(&mut conn)
             .await
             .single_optional()?;
-        if known.is_some_and(|k| k.state == verdict.as_db() && k.found_sha256.as_deref() == found) {
+        if known.is_some_and(|k| k.state == verdict && k.found_sha256.as_deref() == found) {
             return Ok(false);
         }
-        conn.transaction(async |conn| {
-            if !record_verdict(conn, version_id, verdict, found, true).await? {
-                return Ok(false);
-            }
-            crate::outbox::enqueue_one(conn, version_id, &ContentVerify {}).await?;
-            Ok(true)
-        })
-        .await
+        let recorded = conn
+            .transaction(async |conn| {
+                if !record_verdict(conn, version_id, verdict, found, true).await? {
+                    return QueryResult::Ok(false);
+                }
+                crate::outbox::enqueue_one(conn, version_id, &ContentVerify {}).await?;
+                Ok(true)
+            })
+            .await?;
+        Ok(recorded)
     }
     .await;
     match reported {
@@ -238,7 +232,7 @@ pub async fn insert_next(
     skill: &Skill,
     user: &UserId,
     draft: &VersionDraft,
-) -> ApiResult<(SkillVersion, Skill)> {
+) -> RegistryResult<(SkillVersion, Skill)> {
     let latest: Option<i32> = skill_versions::table
         .filter(skill_versions::skill_id.eq(skill.id))
         .select(diesel::dsl::max(skill_versions::version))
@@ -288,7 +282,7 @@ pub async fn find(
     conn: &mut AsyncPgConnection,
     skill_id: Uuid,
     number: i32,
-) -> ApiResult<VersionView> {
+) -> RegistryResult<VersionView> {
     let found: Option<(SkillVersion, Option<Verification>)> = skill_versions::table
         .left_join(skill_version_verifications::table)
         .filter(skill_versions::skill_id.eq(skill_id))
@@ -306,7 +300,7 @@ pub async fn find(
             version,
             verification,
         })
-        .ok_or_else(|| ApiError::not_found("version", format!("{number} of skill {skill_id}")))
+        .ok_or_else(|| RegistryError::not_found("version", format!("{number} of skill {skill_id}")))
 }
 
 /// A skill's versions, newest first, below version `before`.
@@ -315,7 +309,7 @@ pub async fn list(
     skill_id: Uuid,
     limit: i64,
     before: Option<i32>,
-) -> ApiResult<Vec<VersionView>> {
+) -> RegistryResult<Vec<VersionView>> {
     let mut query = skill_versions::table
         .left_join(skill_version_verifications::table)
         .filter(skill_versions::skill_id.eq(skill_id))
@@ -348,16 +342,13 @@ pub async fn publish(
     number: i32,
     user: &UserId,
     etag: &str,
-) -> ApiResult<Skill> {
+) -> RegistryResult<Skill> {
     let skill = skills::lock(conn, skill_id).await?;
     skill.ensure_author(user)?;
     skill.ensure_etag(etag)?;
     let view = find(conn, skill_id, number).await?;
     if view.failed_verification() {
-        return Err(ApiError::failed_precondition(
-            "CONTENT_UNVERIFIED",
-            format!("version {number} failed content verification and cannot be published"),
-        ));
+        return Err(RegistryError::ContentUnverified { version: number });
     }
     let draft = skill.draft_version.filter(|draft| *draft != number);
     Ok(diesel::update(skills_table::table.find(skill_id))

@@ -12,7 +12,8 @@ use crate::proto::workshop as pb;
 use crate::state::AppState;
 use crate::workshop::access::{Power, authorize};
 use crate::workshop::convert::pack_to_proto;
-use crate::workshop::fields::{self};
+use crate::workshop::error::WorkshopError;
+use crate::workshop::fields::{PackFormat, PackStatus};
 use crate::workshop::store::build_packs;
 
 pub async fn create(
@@ -22,7 +23,7 @@ pub async fn create(
 ) -> ApiResult<pb::CreateBuildPackResponse> {
     let (id, format) = (
         field("workshop_id", crate::ids::id(&req.workshop_id)),
-        field("format", fields::format_from_proto(req.format)),
+        field("format", PackFormat::from_proto(req.format)),
     )
         .all()?;
     let mut conn = state.conn().await?;
@@ -80,8 +81,8 @@ pub async fn read_content(
     let id = id_field("id", &req.id)?;
     let pack = readable_pack(state, id, &user).await?;
     let (Some(key), Some(sha256)) = (pack.object_key.clone(), pack.sha256.clone()) else {
-        let (reason, message) = match pack.status.as_str() {
-            "failed" => (
+        let (reason, message) = match pack.status {
+            PackStatus::Failed => (
                 "BUILD_PACK_FAILED",
                 format!(
                     "build pack {id} failed to render: {}",
@@ -128,9 +129,9 @@ async fn readable_pack(
     let pack = build_packs::find(&mut conn, id).await?;
     match authorize(&mut conn, pack.workshop_id, user, Power::Read, false).await {
         Ok(_) => Ok(pack),
-        Err(error) if error.code == tonic::Code::NotFound => {
-            Err(ApiError::not_found("build pack", id))
+        Err(WorkshopError::NotFound { .. }) => {
+            Err(WorkshopError::not_found("build pack", id).into())
         }
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     }
 }

@@ -11,7 +11,7 @@ use crate::proto::workshop as pb;
 use crate::state::AppState;
 use crate::workshop::access::{Power, authorize};
 use crate::workshop::convert::member_to_proto;
-use crate::workshop::fields::{self};
+use crate::workshop::fields::Role;
 use crate::workshop::store::members;
 
 pub async fn add(
@@ -99,11 +99,11 @@ pub async fn list(
     })
 }
 
-fn member_input(workshop_id: &str, user_id: &str, role: &str) -> ApiResult<(Uuid, UserId, String)> {
+fn member_input(workshop_id: &str, user_id: &str, role: &str) -> ApiResult<(Uuid, UserId, Role)> {
     (
         field("workshop_id", crate::ids::id(workshop_id)),
         field("user_id", UserId::parse(user_id).map_err(str::to_owned)),
-        field("role", fields::role(role)),
+        field("role", Role::parse(role)),
     )
         .all()
 }

@@ -8,3 +8,48 @@ pub mod members;
 pub mod sessions;
 pub mod steps;
 pub mod workshops;
+
+use tonic::Code;
+
+use super::error::WorkshopError;
+use crate::error::ApiError;
+
+/// The one mapping of the Workshop's errors to what a caller gets: a
+/// status code and a stable ErrorInfo reason, the message being the
+/// error's own words.
+impl From<WorkshopError> for ApiError {
+    fn from(error: WorkshopError) -> Self {
+        let message = error.to_string();
+        match error {
+            WorkshopError::NotFound { field, .. } => {
+                let not_found = ApiError::new(Code::NotFound, "NOT_FOUND", message);
+                match field {
+                    Some(field) => not_found.with_field(field),
+                    None => not_found,
+                }
+            }
+            WorkshopError::NotAMember { .. } => {
+                ApiError::permission_denied("NOT_A_MEMBER", message)
+            }
+            WorkshopError::RoleForbids { .. } => {
+                ApiError::permission_denied("ROLE_FORBIDS", message)
+            }
+            WorkshopError::EtagMismatch(stale) => stale.into(),
+            WorkshopError::CapReached { .. } => {
+                ApiError::new(Code::ResourceExhausted, "WORKSHOP_CAP_REACHED", message)
+            }
+            WorkshopError::InvalidTransition { .. } => {
+                ApiError::failed_precondition("INVALID_STATUS_TRANSITION", message)
+            }
+            WorkshopError::MemberExists { .. } => {
+                ApiError::new(Code::AlreadyExists, "MEMBER_EXISTS", message).with_field("user_id")
+            }
+            WorkshopError::LastOwner { .. } => ApiError::failed_precondition("LAST_OWNER", message),
+            WorkshopError::SessionEnded { .. } => {
+                ApiError::failed_precondition("SESSION_ENDED", message)
+            }
+            WorkshopError::NoRandomness(_) => ApiError::internal(message),
+            WorkshopError::Database(error) => error.into(),
+        }
+    }
+}

@@ -50,7 +50,7 @@ pub async fn end(
                     "only the session's user or an owner may end it",
                 ));
             }
-            sessions::end(conn, &session).await
+            Ok(sessions::end(conn, &session).await?)
         })
         .await?;
     Ok(pb::EndSessionResponse {

@@ -10,7 +10,7 @@ use crate::proto::workshop as pb;
 use crate::state::AppState;
 use crate::workshop::access::{Power, authorize};
 use crate::workshop::convert::{session_to_proto, step_to_proto, workshop_to_proto};
-use crate::workshop::fields::{self};
+use crate::workshop::fields::StepStatus;
 use crate::workshop::store::{sessions, steps, workshops};
 
 pub async fn list_definitions(
@@ -111,7 +111,7 @@ fn step_change(
     req: pb::UpdateWorkshopStepRequest,
 ) -> ApiResult<steps::StepChange> {
     let mut violations = Violations::new();
-    let status = violations.check("status", fields::step_status_from_proto(req.status));
+    let status = violations.check("status", StepStatus::from_proto(req.status));
     let output = req.output.and_then(|output| {
         violations.check(
             "output",
@@ -134,7 +134,7 @@ fn step_change(
             "must be true to skip a step (skipping completes it without output)",
         );
     }
-    if req.skip && matches!(status, Some(Some(s)) if s != "complete") {
+    if req.skip && matches!(status, Some(Some(s)) if s != StepStatus::Complete) {
         violations.add("status", "must be unset or COMPLETE when skipping");
     }
     if !req.skip && matches!(status, Some(None)) && output.is_none() {

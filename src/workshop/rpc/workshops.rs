@@ -78,7 +78,7 @@ pub async fn list(
     let role = if req.role.is_empty() {
         Ok(None)
     } else {
-        field("role", fields::role(&req.role).map(Some))
+        field("role", fields::Role::parse(&req.role).map(Some))
     };
     let (_, status, role) = (
         field(
@@ -96,7 +96,7 @@ pub async fn list(
             "workshops",
             user.as_str(),
             status.map_or("", fields::Status::as_db),
-            role.as_deref().unwrap_or(""),
+            role.as_ref().map_or("", fields::Role::as_str),
         ],
     )?;
     let mut conn = state.conn().await?;
@@ -104,7 +104,7 @@ pub async fn list(
         &mut conn,
         &user,
         status,
-        role.as_deref(),
+        role.as_ref(),
         page.limit(),
         page.after(),
     )

@@ -1,6 +1,6 @@
 //! Build packs: a pending row and its rendering event, stored together;
 //! the outbox worker renders and stores the content (see
-//! `outbox::build_pack_jobs`).
+//! `workshop::jobs`).
 
 use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
@@ -8,9 +8,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::keyset::{self, Direction, KeyTime};
 use crate::schema::build_packs;
+use crate::workshop::error::{WorkshopError, WorkshopResult};
 use crate::workshop::events::BuildPackRender;
+use crate::workshop::fields::{PackFormat, PackStatus};
 
 /// A stored build pack.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -18,8 +20,8 @@ use crate::workshop::events::BuildPackRender;
 pub struct BuildPack {
     pub id: Uuid,
     pub workshop_id: Uuid,
-    pub format: String,
-    pub status: String,
+    pub format: PackFormat,
+    pub status: PackStatus,
     pub object_key: Option<String>,
     pub sha256: Option<String>,
     pub size_bytes: Option<i64>,
@@ -34,9 +36,9 @@ pub struct BuildPack {
 pub async fn create(
     conn: &mut AsyncPgConnection,
     workshop: Uuid,
-    format: &str,
+    format: PackFormat,
     user: &str,
-) -> ApiResult<BuildPack> {
+) -> WorkshopResult<BuildPack> {
     let id = Uuid::now_v7();
     let pack = diesel::insert_into(build_packs::table)
         .values((
@@ -54,7 +56,7 @@ pub async fn create(
 }
 
 /// The build pack `id`.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<BuildPack> {
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> WorkshopResult<BuildPack> {
     build_packs::table
         .find(id)
         .select(BuildPack::as_select())
@@ -63,14 +65,14 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<BuildPack
         .await
         .single()
         .optional()?
-        .ok_or_else(|| ApiError::not_found("build pack", id))
+        .ok_or_else(|| WorkshopError::not_found("build pack", id))
 }
 
 /// Keyset of ListBuildPacks: newest first.
-pub type ListKey = (i64, Uuid);
+pub type ListKey = (KeyTime, Uuid);
 
 pub fn key_of(pack: &BuildPack) -> ListKey {
-    (pack.created_at.timestamp_micros(), pack.id)
+    (KeyTime::of(pack.created_at), pack.id)
 }
 
 /// A page of the workshop's build packs, newest first.
@@ -79,29 +81,30 @@ pub async fn list(
     workshop: Uuid,
     limit: i64,
     after: Option<ListKey>,
-) -> ApiResult<Vec<BuildPack>> {
+) -> WorkshopResult<Vec<BuildPack>> {
     let mut query = build_packs::table
         .filter(build_packs::workshop_id.eq(workshop))
         .select(BuildPack::as_select())
         .order((build_packs::created_at.desc(), build_packs::id.desc()))
         .limit(limit)
         .into_boxed();
-    if let Some((micros, id)) = after {
-        let at = crate::pagination::key_time(micros)?;
-        query = query.filter(
-            build_packs::created_at
-                .lt(at)
-                .or(build_packs::created_at.eq(at).and(build_packs::id.lt(id))),
-        );
+    if let Some(key) = after {
+        query = query.filter(keyset::rows_after(
+            build_packs::created_at,
+            build_packs::id,
+            Direction::NewestFirst,
+            key,
+        ));
     }
     Ok(query.load(conn).await?)
 }
 
 /// Where a pack's content is stored.
 pub fn object_key(pack: &BuildPack) -> String {
-    let extension = match pack.format.as_str() {
-        "markdown" => "md",
-        other => other,
-    };
-    format!("build-packs/{}/{}.{extension}", pack.workshop_id, pack.id)
+    format!(
+        "build-packs/{}/{}.{}",
+        pack.workshop_id,
+        pack.id,
+        pack.format.extension()
+    )
 }

@@ -5,12 +5,12 @@ use crate::db::rows::SingleRow as _;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use tonic::Code;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::keyset::{self, Direction, KeyTime};
 use crate::schema::workshop_members;
-use crate::workshop::fields::OWNER;
+use crate::workshop::error::{WorkshopError, WorkshopResult};
+use crate::workshop::fields::Role;
 
 /// A stored member.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -18,16 +18,16 @@ use crate::workshop::fields::OWNER;
 pub struct Member {
     pub workshop_id: Uuid,
     pub user_id: String,
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// Keyset of ListMembers: oldest first.
-pub type ListKey = (i64, String);
+pub type ListKey = (KeyTime, String);
 
 pub fn key_of(member: &Member) -> ListKey {
-    (member.created_at.timestamp_micros(), member.user_id.clone())
+    (KeyTime::of(member.created_at), member.user_id.clone())
 }
 
 /// Adds `user_id` with `role`.
@@ -35,8 +35,8 @@ pub async fn add(
     conn: &mut AsyncPgConnection,
     workshop: Uuid,
     user_id: &str,
-    role: &str,
-) -> ApiResult<Member> {
+    role: &Role,
+) -> WorkshopResult<Member> {
     let inserted = diesel::insert_into(workshop_members::table)
         .values((
             workshop_members::workshop_id.eq(workshop),
@@ -49,17 +49,17 @@ pub async fn add(
         .await
         .single()
         .optional()?;
-    inserted.ok_or_else(|| {
-        ApiError::new(
-            Code::AlreadyExists,
-            "MEMBER_EXISTS",
-            format!("{user_id} is already a member of workshop {workshop}; use UpdateMember"),
-        )
-        .with_field("user_id")
+    inserted.ok_or_else(|| WorkshopError::MemberExists {
+        user_id: user_id.to_owned(),
+        workshop,
     })
 }
 
-async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, user_id: &str) -> ApiResult<Member> {
+async fn find(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    user_id: &str,
+) -> WorkshopResult<Member> {
     workshop_members::table
         .find((workshop, user_id))
         .select(Member::as_select())
@@ -68,29 +68,29 @@ async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, user_id: &str) -> Ap
         .await
         .single()
         .optional()?
-        .ok_or_else(|| ApiError::not_found("member", user_id).with_field("user_id"))
+        .ok_or_else(|| WorkshopError::not_found_at("member", user_id, "user_id"))
 }
 
 /// Fails when `member` is the workshop's only owner.
-async fn ensure_not_last_owner(conn: &mut AsyncPgConnection, member: &Member) -> ApiResult<()> {
-    if member.role != OWNER {
+async fn ensure_not_last_owner(
+    conn: &mut AsyncPgConnection,
+    member: &Member,
+) -> WorkshopResult<()> {
+    if member.role != Role::Owner {
         return Ok(());
     }
     let owners: i64 = workshop_members::table
         .filter(workshop_members::workshop_id.eq(member.workshop_id))
-        .filter(workshop_members::role.eq(OWNER))
+        .filter(workshop_members::role.eq(Role::Owner))
         .count()
         .load(conn)
         .await
         .single()?;
     if owners <= 1 {
-        return Err(ApiError::failed_precondition(
-            "LAST_OWNER",
-            format!(
-                "{} is the last owner of workshop {}; make someone else an owner first",
-                member.user_id, member.workshop_id
-            ),
-        ));
+        return Err(WorkshopError::LastOwner {
+            user_id: member.user_id.clone(),
+            workshop: member.workshop_id,
+        });
     }
     Ok(())
 }
@@ -100,10 +100,10 @@ pub async fn change_role(
     conn: &mut AsyncPgConnection,
     workshop: Uuid,
     user_id: &str,
-    role: &str,
-) -> ApiResult<Member> {
+    role: &Role,
+) -> WorkshopResult<Member> {
     let member = find(conn, workshop, user_id).await?;
-    if role != OWNER {
+    if *role != Role::Owner {
         ensure_not_last_owner(conn, &member).await?;
     }
     Ok(
@@ -120,7 +120,11 @@ pub async fn change_role(
 }
 
 /// Removes `user_id`; the last owner stays.
-pub async fn remove(conn: &mut AsyncPgConnection, workshop: Uuid, user_id: &str) -> ApiResult<()> {
+pub async fn remove(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    user_id: &str,
+) -> WorkshopResult<()> {
     let member = find(conn, workshop, user_id).await?;
     ensure_not_last_owner(conn, &member).await?;
     diesel::delete(workshop_members::table.find((workshop, user_id)))
@@ -135,22 +139,20 @@ pub async fn list(
     workshop: Uuid,
     limit: i64,
     after: Option<ListKey>,
-) -> ApiResult<Vec<Member>> {
+) -> WorkshopResult<Vec<Member>> {
     let mut query = workshop_members::table
         .filter(workshop_members::workshop_id.eq(workshop))
         .select(Member::as_select())
         .order((workshop_members::created_at, workshop_members::user_id))
         .limit(limit)
         .into_boxed();
-    if let Some((micros, user)) = after {
-        let at = crate::pagination::key_time(micros)?;
-        query = query.filter(
-            workshop_members::created_at
-                .gt(at)
-                .or(workshop_members::created_at
-                    .eq(at)
-                    .and(workshop_members::user_id.gt(user))),
-        );
+    if let Some(key) = after {
+        query = query.filter(keyset::rows_after(
+            workshop_members::created_at,
+            workshop_members::user_id,
+            Direction::OldestFirst,
+            key,
+        ));
     }
     Ok(query.load(conn).await?)
 }

@@ -13,8 +13,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::keyset::{self, Direction, KeyTime};
 use crate::schema::sessions;
+use crate::workshop::error::{WorkshopError, WorkshopResult};
 
 /// A stored session.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -35,7 +36,7 @@ pub async fn record_activity(
     workshop: Uuid,
     user: &str,
     gap: Duration,
-) -> ApiResult<Session> {
+) -> WorkshopResult<Session> {
     let open: Option<Session> = sessions::table
         .filter(sessions::workshop_id.eq(workshop))
         .filter(sessions::user_id.eq(user))
@@ -82,7 +83,11 @@ pub async fn record_activity(
 }
 
 /// The session `id` of `workshop`.
-pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, id: Uuid) -> ApiResult<Session> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    id: Uuid,
+) -> WorkshopResult<Session> {
     sessions::table
         .find(id)
         .filter(sessions::workshop_id.eq(workshop))
@@ -92,16 +97,15 @@ pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, id: Uuid) -> Api
         .await
         .single()
         .optional()?
-        .ok_or_else(|| ApiError::not_found("session", id).with_field("session_id"))
+        .ok_or_else(|| WorkshopError::not_found_at("session", id, "session_id"))
 }
 
 /// Ends an open session now.
-pub async fn end(conn: &mut AsyncPgConnection, session: &Session) -> ApiResult<Session> {
+pub async fn end(conn: &mut AsyncPgConnection, session: &Session) -> WorkshopResult<Session> {
     if session.ended_at.is_some() {
-        return Err(ApiError::failed_precondition(
-            "SESSION_ENDED",
-            format!("session {} has already ended", session.id),
-        ));
+        return Err(WorkshopError::SessionEnded {
+            session: session.id,
+        });
     }
     Ok(diesel::update(sessions::table.find(session.id))
         .set(sessions::ended_at.eq(diesel::dsl::now))
@@ -112,10 +116,10 @@ pub async fn end(conn: &mut AsyncPgConnection, session: &Session) -> ApiResult<S
 }
 
 /// Keyset of ListSessions: newest first.
-pub type ListKey = (i64, Uuid);
+pub type ListKey = (KeyTime, Uuid);
 
 pub fn key_of(session: &Session) -> ListKey {
-    (session.started_at.timestamp_micros(), session.id)
+    (KeyTime::of(session.started_at), session.id)
 }
 
 /// A page of the workshop's sessions, newest first.
@@ -124,20 +128,20 @@ pub async fn list(
     workshop: Uuid,
     limit: i64,
     after: Option<ListKey>,
-) -> ApiResult<Vec<Session>> {
+) -> WorkshopResult<Vec<Session>> {
     let mut query = sessions::table
         .filter(sessions::workshop_id.eq(workshop))
         .select(Session::as_select())
         .order((sessions::started_at.desc(), sessions::id.desc()))
         .limit(limit)
         .into_boxed();
-    if let Some((micros, id)) = after {
-        let at = crate::pagination::key_time(micros)?;
-        query = query.filter(
-            sessions::started_at
-                .lt(at)
-                .or(sessions::started_at.eq(at).and(sessions::id.lt(id))),
-        );
+    if let Some(key) = after {
+        query = query.filter(keyset::rows_after(
+            sessions::started_at,
+            sessions::id,
+            Direction::NewestFirst,
+            key,
+        ));
     }
     Ok(query.load(conn).await?)
 }

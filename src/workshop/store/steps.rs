@@ -6,8 +6,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
 use crate::schema::{step_definitions, workshop_steps};
+use crate::workshop::error::{WorkshopError, WorkshopResult};
+use crate::workshop::fields::StepStatus;
 
 /// A step definition.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -27,7 +28,7 @@ pub struct Step {
     pub step_id: String,
     pub position: i32,
     pub name: String,
-    pub status: String,
+    pub status: StepStatus,
     pub skipped: bool,
     pub output: Option<serde_json::Value>,
     pub started_at: Option<DateTime<Utc>>,
@@ -62,7 +63,7 @@ const STEP_COLUMNS: StepColumns = (
 );
 
 /// The definitions in order.
-pub async fn definitions(conn: &mut AsyncPgConnection) -> ApiResult<Vec<Definition>> {
+pub async fn definitions(conn: &mut AsyncPgConnection) -> WorkshopResult<Vec<Definition>> {
     Ok(step_definitions::table
         .order(step_definitions::position)
         .select(Definition::as_select())
@@ -71,7 +72,7 @@ pub async fn definitions(conn: &mut AsyncPgConnection) -> ApiResult<Vec<Definiti
 }
 
 /// All steps of a workshop in order.
-pub async fn list(conn: &mut AsyncPgConnection, workshop: Uuid) -> ApiResult<Vec<Step>> {
+pub async fn list(conn: &mut AsyncPgConnection, workshop: Uuid) -> WorkshopResult<Vec<Step>> {
     Ok(workshop_steps::table
         .inner_join(step_definitions::table)
         .filter(workshop_steps::workshop_id.eq(workshop))
@@ -82,7 +83,11 @@ pub async fn list(conn: &mut AsyncPgConnection, workshop: Uuid) -> ApiResult<Vec
 }
 
 /// One step of a workshop.
-pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, step: &str) -> ApiResult<Step> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    workshop: Uuid,
+    step: &str,
+) -> WorkshopResult<Step> {
     workshop_steps::table
         .inner_join(step_definitions::table)
         .filter(workshop_steps::workshop_id.eq(workshop))
@@ -93,14 +98,14 @@ pub async fn find(conn: &mut AsyncPgConnection, workshop: Uuid, step: &str) -> A
         .await
         .single()
         .optional()?
-        .ok_or_else(|| ApiError::not_found("step", step).with_field("step_id"))
+        .ok_or_else(|| WorkshopError::not_found_at("step", step, "step_id"))
 }
 
 /// A change to one step.
 #[derive(Debug, Default)]
 pub struct StepChange {
-    /// New status (`not_started`, `in_progress`, `complete`).
-    pub status: Option<&'static str>,
+    /// New status.
+    pub status: Option<StepStatus>,
     /// Complete it by skipping (confirmed by the caller).
     pub skip: bool,
     /// New output, replacing the old.
@@ -116,25 +121,25 @@ pub async fn update(
     workshop: Uuid,
     step: &str,
     change: StepChange,
-) -> ApiResult<Step> {
+) -> WorkshopResult<Step> {
     let current = find(conn, workshop, step).await?;
     let status = if change.skip {
-        "complete"
+        StepStatus::Complete
     } else {
-        change.status.unwrap_or(current.status.as_str())
+        change.status.unwrap_or(current.status)
     };
     let now = Utc::now();
     let started_at = match (current.started_at, status) {
-        (None, "in_progress") => Some(now),
+        (None, StepStatus::InProgress) => Some(now),
         (started, _) => started,
     };
     let completed_at = match status {
-        "complete" if current.status == "complete" => current.completed_at,
-        "complete" => Some(now),
+        StepStatus::Complete if current.status == StepStatus::Complete => current.completed_at,
+        StepStatus::Complete => Some(now),
         _ => None,
     };
-    let skipped =
-        status == "complete" && (change.skip || (current.skipped && change.status.is_none()));
+    let skipped = status == StepStatus::Complete
+        && (change.skip || (current.skipped && change.status.is_none()));
     let output = change.output.or(current.output);
     diesel::update(workshop_steps::table.find((workshop, step)))
         .set((

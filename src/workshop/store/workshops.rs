@@ -9,15 +9,15 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest as _, Sha256};
-use tonic::Code;
 use uuid::Uuid;
 
 use crate::auth::UserId;
-use crate::error::{ApiError, ApiResult};
+use crate::keyset::KeyTime;
 use crate::outbox::NewEvent;
 use crate::schema::{build_packs, workshop_members, workshops};
+use crate::workshop::error::{WorkshopError, WorkshopResult};
 use crate::workshop::events::ObjectDelete;
-use crate::workshop::fields::Status;
+use crate::workshop::fields::{Role, Status, StepStatus, Visibility};
 
 /// A stored workshop.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -27,10 +27,10 @@ pub struct Workshop {
     pub owner_id: String,
     pub title: String,
     pub original_idea: String,
-    pub status: String,
+    pub status: Status,
     pub org_id: Option<String>,
     pub template_id: Option<String>,
-    pub visibility: String,
+    pub visibility: Visibility,
     pub share_token_sha256: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -43,8 +43,12 @@ impl Workshop {
     }
 
     /// Fails when the caller sent an etag that no longer matches.
-    pub fn ensure_etag(&self, etag: &str) -> ApiResult<()> {
-        crate::etag::ensure_matches(etag, self.updated_at, format_args!("workshop {}", self.id))
+    pub fn ensure_etag(&self, etag: &str) -> WorkshopResult<()> {
+        Ok(crate::etag::ensure_matches(
+            etag,
+            self.updated_at,
+            format_args!("workshop {}", self.id),
+        )?)
     }
 }
 
@@ -63,7 +67,7 @@ pub struct Progress {
 }
 
 /// The workshop with id `id` (locked for the transaction when `lock`).
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> ApiResult<Workshop> {
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> WorkshopResult<Workshop> {
     let query = workshops::table.find(id).select(Workshop::as_select());
     let found = if lock {
         query.for_update().limit(1).load(conn).await.single()
@@ -72,30 +76,31 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> ApiResu
     };
     found
         .optional()?
-        .ok_or_else(|| ApiError::not_found("workshop", id))
+        .ok_or_else(|| WorkshopError::not_found("workshop", id))
 }
 
 /// The progress of each of `ids`.
 pub async fn progress(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
-) -> ApiResult<HashMap<Uuid, Progress>> {
+) -> WorkshopResult<HashMap<Uuid, Progress>> {
     let rows: Vec<Progress> = diesel::sql_query(
         "SELECT s.workshop_id, count(*)::int AS total, \
-                count(*) FILTER (WHERE s.status = 'complete')::int AS completed, \
-                (array_agg(s.step_id ORDER BY d.position) FILTER (WHERE s.status <> 'complete'))[1] \
+                count(*) FILTER (WHERE s.status = $2)::int AS completed, \
+                (array_agg(s.step_id ORDER BY d.position) FILTER (WHERE s.status <> $2))[1] \
                   AS current_step_id \
          FROM workshop_steps s JOIN step_definitions d ON d.id = s.step_id \
          WHERE s.workshop_id = ANY($1) GROUP BY s.workshop_id",
     )
     .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(StepStatus::Complete)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|p| (p.workshop_id, p)).collect())
 }
 
 /// One workshop's progress.
-pub async fn progress_of(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Progress> {
+pub async fn progress_of(conn: &mut AsyncPgConnection, id: Uuid) -> WorkshopResult<Progress> {
     Ok(progress(conn, &[id]).await?.remove(&id).unwrap_or_default())
 }
 
@@ -118,7 +123,7 @@ pub async fn create(
     plan: &str,
     cap: u32,
     new: NewWorkshop,
-) -> ApiResult<Workshop> {
+) -> WorkshopResult<Workshop> {
     diesel::sql_query(
         "SELECT pg_advisory_xact_lock(hashtextextended('atelier workshop owner ' || $1, 0))",
     )
@@ -132,11 +137,11 @@ pub async fn create(
         .await
         .single()?;
     if owned >= i64::from(cap) {
-        return Err(ApiError::new(
-            Code::ResourceExhausted,
-            "WORKSHOP_CAP_REACHED",
-            format!("the `{plan}` plan allows {cap} owned workshops and you own {owned}"),
-        ));
+        return Err(WorkshopError::CapReached {
+            plan: plan.to_owned(),
+            cap,
+            owned,
+        });
     }
     let id = Uuid::now_v7();
     let workshop: Workshop = diesel::insert_into(workshops::table)
@@ -156,7 +161,7 @@ pub async fn create(
         .values((
             workshop_members::workshop_id.eq(id),
             workshop_members::user_id.eq(user.as_str()),
-            workshop_members::role.eq(crate::workshop::fields::OWNER),
+            workshop_members::role.eq(Role::Owner),
         ))
         .execute(conn)
         .await?;
@@ -177,11 +182,11 @@ struct Listed {
 }
 
 /// Keyset of ListWorkshops: most recent activity first.
-pub type ListKey = (i64, Uuid);
+pub type ListKey = (KeyTime, Uuid);
 
 /// The list key of a workshop.
 pub fn key_of(workshop: &Workshop) -> ListKey {
-    (workshop.updated_at.timestamp_micros(), workshop.id)
+    (KeyTime::of(workshop.updated_at), workshop.id)
 }
 
 /// The workshops `user` is a member of, optionally with `status` and with
@@ -190,13 +195,12 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     user: &UserId,
     status: Option<Status>,
-    role: Option<&str>,
+    role: Option<&Role>,
     limit: i64,
     after: Option<ListKey>,
-) -> ApiResult<Vec<Workshop>> {
-    let after_time = after
-        .map(|(micros, _)| crate::pagination::key_time(micros))
-        .transpose()?;
+) -> WorkshopResult<Vec<Workshop>> {
+    // The same row-value keyset condition as `keyset::rows_after`, written
+    // out because this list is a join the DSL's boxed query cannot carry.
     let rows: Vec<Listed> = diesel::sql_query(
         "SELECT w.* FROM workshops w JOIN workshop_members m ON m.workshop_id = w.id \
          WHERE m.user_id = $1 \
@@ -207,9 +211,9 @@ pub async fn list(
          LIMIT $6",
     )
     .bind::<Text, _>(user.as_str())
-    .bind::<Nullable<Text>, _>(status.map(Status::as_db))
+    .bind::<Nullable<Text>, _>(status)
     .bind::<Nullable<Text>, _>(role)
-    .bind::<Nullable<Timestamptz>, _>(after_time)
+    .bind::<Nullable<Timestamptz>, _>(after.map(|(time, _)| time.at()))
     .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |(_, id)| id))
     .bind::<BigInt, _>(limit)
     .load(conn)
@@ -233,40 +237,26 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     workshop: &Workshop,
     changes: Changes,
-) -> ApiResult<Workshop> {
-    let current = Status::from_db(&workshop.status)
-        .ok_or_else(|| ApiError::internal(format!("stored status {}", workshop.status)))?;
+) -> WorkshopResult<Workshop> {
+    let current = workshop.status;
     if let Some(next) = changes.status
         && next != current
         && !current.allowed_next().contains(&next)
     {
-        let allowed: Vec<&str> = current.allowed_next().iter().map(|s| s.as_db()).collect();
-        return Err(ApiError::failed_precondition(
-            "INVALID_STATUS_TRANSITION",
-            format!(
-                "a {} workshop cannot become {}; allowed: {}",
-                current.as_db(),
-                next.as_db(),
-                if allowed.is_empty() {
-                    "none (completed is final)".to_owned()
-                } else {
-                    allowed.join(", ")
-                }
-            ),
-        ));
+        return Err(WorkshopError::InvalidTransition {
+            from: current,
+            to: next,
+        });
     }
     let title = changes.title.unwrap_or_else(|| workshop.title.clone());
     let idea = changes
         .original_idea
         .unwrap_or_else(|| workshop.original_idea.clone());
-    let status = changes.status.unwrap_or(current).as_db();
+    let status = changes.status.unwrap_or(current);
     let (visibility, token) = if changes.make_private {
-        ("private", None)
+        (Visibility::Private, None)
     } else {
-        (
-            workshop.visibility.as_str(),
-            workshop.share_token_sha256.clone(),
-        )
+        (workshop.visibility, workshop.share_token_sha256.clone())
     };
     let updated = diesel::update(workshops::table.find(workshop.id))
         .set((
@@ -285,7 +275,7 @@ pub async fn update(
 }
 
 /// Marks activity on a workshop (a step changed).
-pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Workshop> {
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> WorkshopResult<Workshop> {
     Ok(diesel::update(workshops::table.find(id))
         .set(workshops::updated_at.eq(diesel::dsl::now))
         .returning(Workshop::as_returning())
@@ -296,7 +286,7 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Workshop
 
 /// Deletes the workshop and everything under it (foreign keys cascade), and
 /// enqueues the deletion of its build packs' objects.
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<()> {
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> WorkshopResult<()> {
     let keys: Vec<Option<String>> = build_packs::table
         .filter(build_packs::workshop_id.eq(id))
         .select(build_packs::object_key)
@@ -319,14 +309,14 @@ const SHARE_TOKEN_BYTES: usize = 32;
 
 /// Shares the workshop under a fresh token (replacing any old one) and
 /// returns the token, which is stored only as its SHA-256.
-pub async fn share(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Workshop, String)> {
+pub async fn share(conn: &mut AsyncPgConnection, id: Uuid) -> WorkshopResult<(Workshop, String)> {
     use base64::Engine as _;
     let mut secret = [0_u8; SHARE_TOKEN_BYTES];
-    getrandom::fill(&mut secret).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut secret).map_err(|e| WorkshopError::NoRandomness(e.to_string()))?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
     let workshop = diesel::update(workshops::table.find(id))
         .set((
-            workshops::visibility.eq("shared"),
+            workshops::visibility.eq(Visibility::Shared),
             workshops::share_token_sha256.eq(token_digest(&token)),
             workshops::updated_at.eq(diesel::dsl::now),
         ))
@@ -338,7 +328,10 @@ pub async fn share(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Worksho
 }
 
 /// Stops sharing: the old token stops working.
-pub async fn unshare(conn: &mut AsyncPgConnection, workshop: &Workshop) -> ApiResult<Workshop> {
+pub async fn unshare(
+    conn: &mut AsyncPgConnection,
+    workshop: &Workshop,
+) -> WorkshopResult<Workshop> {
     update(
         conn,
         workshop,
@@ -351,17 +344,17 @@ pub async fn unshare(conn: &mut AsyncPgConnection, workshop: &Workshop) -> ApiRe
 }
 
 /// The shared workshop whose token is `token`.
-pub async fn find_shared(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<Workshop> {
+pub async fn find_shared(conn: &mut AsyncPgConnection, token: &str) -> WorkshopResult<Workshop> {
     workshops::table
         .filter(workshops::share_token_sha256.eq(token_digest(token)))
-        .filter(workshops::visibility.eq("shared"))
+        .filter(workshops::visibility.eq(Visibility::Shared))
         .select(Workshop::as_select())
         .limit(1)
         .load(conn)
         .await
         .single()
         .optional()?
-        .ok_or_else(|| ApiError::not_found("shared workshop", "for this token"))
+        .ok_or_else(|| WorkshopError::not_found("shared workshop", "for this token"))
 }
 
 fn token_digest(token: &str) -> String {
