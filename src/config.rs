@@ -11,6 +11,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod workshop;
+
+pub use self::workshop::{
+    DEFAULT_SESSION_GAP_SECS, DEFAULT_STEP_OUTPUT_MAX_BYTES, DEFAULT_WORKSHOP_PLAN,
+    DEFAULT_WORKSHOP_PLAN_CAPS, WorkshopConfig, WorkshopPolicy,
+};
+
 /// The `atelier` command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -73,6 +80,21 @@ pub struct TestClusterConfig {
     pub idle_grace_secs: u64,
 }
 
+// Every default that code also needs outside the command line (the tests'
+// and the benchmark's settings, `Default` impls) is written once, here.
+
+/// Default of `--database-pool-size`.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+/// Default of `--database-timeout-secs`.
+pub const DEFAULT_DATABASE_TIMEOUT_SECS: u64 = 5;
+/// Default of `--max-inline-content-bytes`: 1 MiB, well under the 4 MiB
+/// gRPC message limit.
+pub const DEFAULT_INLINE_CONTENT_BYTES: u64 = 1024 * 1024;
+/// Default of `--max-upload-bytes`: 256 MiB.
+pub const DEFAULT_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
+/// Default of `--log`.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
 /// Settings shared by every subcommand: where the data lives and how to log.
 #[derive(Debug, Clone, Args)]
 pub struct CommonConfig {
@@ -92,13 +114,13 @@ pub struct CommonConfig {
     pub database_url: Option<String>,
 
     /// Maximum number of pooled database connections.
-    #[arg(long, env = "ATELIER_DATABASE_POOL_SIZE", default_value_t = 16,
+    #[arg(long, env = "ATELIER_DATABASE_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub database_pool_size: u32,
 
     /// Seconds to wait for a pooled database connection before failing the
     /// request with UNAVAILABLE.
-    #[arg(long, env = "ATELIER_DATABASE_TIMEOUT_SECS", default_value_t = 5,
+    #[arg(long, env = "ATELIER_DATABASE_TIMEOUT_SECS", default_value_t = DEFAULT_DATABASE_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     pub database_timeout_secs: u64,
 
@@ -121,12 +143,12 @@ pub struct CommonConfig {
 
     /// Largest content, in bytes, that CreateSkillVersion accepts inline
     /// (keep it under the 4 MiB gRPC message limit).
-    #[arg(long, env = "ATELIER_MAX_INLINE_CONTENT_BYTES", default_value_t = 1024 * 1024,
+    #[arg(long, env = "ATELIER_MAX_INLINE_CONTENT_BYTES", default_value_t = DEFAULT_INLINE_CONTENT_BYTES,
           value_parser = clap::value_parser!(u64).range(1..=3 * 1024 * 1024), global = true)]
     pub max_inline_content_bytes: u64,
 
     /// Largest content, in bytes, that UploadSkillVersion accepts.
-    #[arg(long, env = "ATELIER_MAX_UPLOAD_BYTES", default_value_t = 256 * 1024 * 1024,
+    #[arg(long, env = "ATELIER_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_UPLOAD_BYTES,
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub max_upload_bytes: u64,
 
@@ -135,7 +157,7 @@ pub struct CommonConfig {
     pub log_format: LogFormat,
 
     /// Log filter in `tracing` syntax, e.g. `info` or `atelier=debug,info`.
-    #[arg(long, env = "ATELIER_LOG", default_value = "info", global = true)]
+    #[arg(long, env = "ATELIER_LOG", default_value = DEFAULT_LOG_FILTER, global = true)]
     pub log: String,
 }
 
@@ -225,105 +247,6 @@ pub struct ServeConfig {
     /// Settings of the Workshop service.
     #[command(flatten)]
     pub workshop: WorkshopConfig,
-}
-
-/// Settings of the Workshop service.
-#[derive(Debug, Clone, Args)]
-pub struct WorkshopConfig {
-    /// How many workshops a user of each plan may own, comma separated
-    /// `plan=cap` pairs. The plan comes from `x-user-plan`.
-    #[arg(long, env = "ATELIER_WORKSHOP_PLAN_CAPS", default_value = "free=3,pro=50",
-          value_parser = parse_plan_cap, value_delimiter = ',')]
-    pub workshop_plan_caps: Vec<(String, u32)>,
-
-    /// The plan of a user whose `x-user-plan` is absent or unknown; it must
-    /// have a cap.
-    #[arg(long, env = "ATELIER_WORKSHOP_DEFAULT_PLAN", default_value = "free")]
-    pub workshop_default_plan: String,
-
-    /// Largest step output, in bytes of its JSON encoding.
-    #[arg(long, env = "ATELIER_STEP_OUTPUT_MAX_BYTES", default_value_t = 256 * 1024,
-          value_parser = clap::value_parser!(u64).range(2..=4 * 1024 * 1024))]
-    pub step_output_max_bytes: u64,
-
-    /// Seconds without a step change after which the next change starts a
-    /// new work session.
-    #[arg(long, env = "ATELIER_SESSION_GAP_SECS", default_value_t = 30 * 60,
-          value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
-    pub session_gap_secs: u64,
-}
-
-fn parse_plan_cap(raw: &str) -> Result<(String, u32), String> {
-    let (plan, cap) = raw
-        .split_once('=')
-        .ok_or_else(|| format!("`{raw}` is not `plan=cap`"))?;
-    let plan = plan.trim().to_ascii_lowercase();
-    if plan.is_empty() {
-        return Err(format!("`{raw}` names no plan"));
-    }
-    let cap = cap
-        .trim()
-        .parse()
-        .map_err(|_| format!("the cap in `{raw}` is not a whole number"))?;
-    Ok((plan, cap))
-}
-
-impl WorkshopConfig {
-    /// The checked policy: the default plan must have a cap.
-    pub fn policy(&self) -> Result<WorkshopPolicy, String> {
-        let default_plan = self.workshop_default_plan.trim().to_ascii_lowercase();
-        let plan_caps: std::collections::BTreeMap<String, u32> =
-            self.workshop_plan_caps.iter().cloned().collect();
-        if !plan_caps.contains_key(&default_plan) {
-            return Err(format!(
-                "the default workshop plan `{default_plan}` has no cap in --workshop-plan-caps"
-            ));
-        }
-        Ok(WorkshopPolicy {
-            plan_caps,
-            default_plan,
-            step_output_max_bytes: usize::try_from(self.step_output_max_bytes)
-                .unwrap_or(usize::MAX),
-            session_gap: Duration::from_secs(self.session_gap_secs),
-        })
-    }
-}
-
-/// The Workshop service's rules, from [`WorkshopConfig`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkshopPolicy {
-    /// Owned-workshop cap per plan.
-    pub plan_caps: std::collections::BTreeMap<String, u32>,
-    /// The plan of users whose plan is absent or unknown.
-    pub default_plan: String,
-    /// Largest step output (JSON bytes).
-    pub step_output_max_bytes: usize,
-    /// Inactivity that ends a work session.
-    pub session_gap: Duration,
-}
-
-impl WorkshopPolicy {
-    /// The plan that applies to a caller who sent `plan`, and its cap.
-    pub fn cap_for(&self, plan: Option<&str>) -> (&str, u32) {
-        let known = plan.and_then(|p| self.plan_caps.get_key_value(p));
-        let (plan, cap) = known
-            .or_else(|| self.plan_caps.get_key_value(&self.default_plan))
-            .map_or(("", 0), |(plan, cap)| (plan.as_str(), *cap));
-        (plan, cap)
-    }
-}
-
-impl Default for WorkshopPolicy {
-    fn default() -> Self {
-        Self {
-            plan_caps: [("free".to_owned(), 3), ("pro".to_owned(), 50)]
-                .into_iter()
-                .collect(),
-            default_plan: "free".to_owned(),
-            step_output_max_bytes: 256 * 1024,
-            session_gap: Duration::from_secs(30 * 60),
-        }
-    }
 }
 
 /// Parses `serve`'s settings alone, for [`ServeConfig::from_env`].
@@ -469,14 +392,14 @@ impl CommonConfig {
         Self {
             data_dir: data_dir.into(),
             database_url: None,
-            database_pool_size: 16,
-            database_timeout_secs: 5,
+            database_pool_size: DEFAULT_POOL_SIZE,
+            database_timeout_secs: DEFAULT_DATABASE_TIMEOUT_SECS,
             postgres_bin_dir: None,
             object_store_url: None,
-            max_inline_content_bytes: 1024 * 1024,
-            max_upload_bytes: 256 * 1024 * 1024,
+            max_inline_content_bytes: DEFAULT_INLINE_CONTENT_BYTES,
+            max_upload_bytes: DEFAULT_UPLOAD_BYTES,
             log_format: LogFormat::Human,
-            log: "info".to_owned(),
+            log: DEFAULT_LOG_FILTER.to_owned(),
         }
     }
 
@@ -506,8 +429,45 @@ pub struct ContentLimits {
 impl Default for ContentLimits {
     fn default() -> Self {
         Self {
-            inline_max: 1024 * 1024,
-            upload_max: 256 * 1024 * 1024,
+            inline_max: DEFAULT_INLINE_CONTENT_BYTES,
+            upload_max: DEFAULT_UPLOAD_BYTES,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        common: CommonConfig,
+        #[command(flatten)]
+        workshop: WorkshopConfig,
+    }
+
+    /// The defaults code starts from are the command line's defaults.
+    #[test]
+    fn code_defaults_are_the_command_line_defaults() {
+        // Only meaningful without ATELIER_* settings in the environment.
+        if std::env::vars().any(|(name, _)| name.starts_with("ATELIER_") || name == "DATABASE_URL")
+        {
+            return;
+        }
+        let cli = Cli::try_parse_from(["atelier"]).expect("no arguments parse");
+        let coded = CommonConfig::with_data_dir("atelier-data");
+        assert_eq!(cli.common.database_pool_size, coded.database_pool_size);
+        assert_eq!(
+            cli.common.database_timeout_secs,
+            coded.database_timeout_secs
+        );
+        assert_eq!(cli.common.log, coded.log);
+        assert_eq!(cli.common.content_limits(), ContentLimits::default());
+        assert_eq!(coded.content_limits(), ContentLimits::default());
+        assert_eq!(
+            cli.workshop.policy().expect("default policy"),
+            WorkshopPolicy::default()
+        );
     }
 }
