@@ -20,3 +20,4 @@ mod schema;
 mod self_healing;
 mod server_lifecycle;
 mod workshop;
+mod workshop_paging;
