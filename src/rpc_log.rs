@@ -6,7 +6,14 @@
 //! and logs when the trailers pass by. A body dropped before its trailers
 //! means the client went away: that is logged as CANCELLED, and so is a
 //! call whose handler is dropped before it answers (a deadline that passed
-//! while an upload stalled).
+//! while an upload stalled). The handler runs inside an `rpc` span naming
+//! the method, so whatever it logs says which RPC it was.
+//!
+//! Hand-written rather than `tower-http`'s gRPC `TraceLayer`: that layer's
+//! callbacks (`on_eos`, `on_failure`) never run for a response dropped
+//! before its end, so a cancelled call or a passed deadline would get no
+//! line at all — the case an operator most needs to see. The span per RPC
+//! is the part of it worth having, and it is a few lines here.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -89,8 +96,14 @@ where
             method: request.uri().path().to_owned(),
             started: Instant::now(),
         };
+        let span = tracing::info_span!("rpc", rpc.method = %record.method);
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
         RpcLogFuture {
-            inner: self.inner.call(request),
+            inner,
+            span,
             record: Some(record),
         }
     }
@@ -101,6 +114,8 @@ pin_project! {
     pub struct RpcLogFuture<F> {
         #[pin]
         inner: F,
+        // Entered while the handler runs.
+        span: tracing::Span,
         record: Option<RpcRecord>,
     }
 
@@ -124,7 +139,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
+        let result = {
+            let _entered = this.span.enter();
+            std::task::ready!(this.inner.poll(cx))
+        };
         let record = this.record.take();
         Poll::Ready(match result {
             Ok(response) => {

@@ -2,52 +2,40 @@
 //! by SIGINT/SIGTERM (or by a test), and every long-running task holds a
 //! clone and stops when it fires.
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
-/// A shutdown signal that can be triggered once and awaited by many.
-#[derive(Debug, Clone)]
+/// A shutdown signal that can be triggered once and awaited by many: a
+/// `tokio_util` [`CancellationToken`] (already in the tree through tonic)
+/// under the name the code speaks of, plus the process's signal handling.
+#[derive(Debug, Clone, Default)]
 pub struct Shutdown {
-    sender: std::sync::Arc<watch::Sender<bool>>,
-    receiver: watch::Receiver<bool>,
-}
-
-impl Default for Shutdown {
-    fn default() -> Self {
-        Self::new()
-    }
+    token: CancellationToken,
 }
 
 impl Shutdown {
     /// A signal that has not fired.
     pub fn new() -> Self {
-        let (sender, receiver) = watch::channel(false);
-        Self {
-            sender: std::sync::Arc::new(sender),
-            receiver,
-        }
+        Self::default()
     }
 
     /// Fires the signal; every waiter wakes up.
     pub fn trigger(&self) {
-        self.sender.send_replace(true);
+        self.token.cancel();
     }
 
     /// Whether the signal has fired.
     pub fn is_triggered(&self) -> bool {
-        *self.receiver.borrow()
+        self.token.is_cancelled()
     }
 
     /// Completes once the signal has fired.
     pub async fn wait(&self) {
-        let mut receiver = self.receiver.clone();
-        // An error means every sender is gone, which only happens once all
-        // clones (including ours) are dropped; treat it as shutdown.
-        let _ = receiver.wait_for(|fired| *fired).await;
+        self.token.cancelled().await;
     }
 
     /// Like [`Shutdown::wait`], for places that need a `'static` future.
     pub async fn wait_owned(self) {
-        self.wait().await;
+        self.token.cancelled_owned().await;
     }
 
     /// Fires the signal on SIGINT or SIGTERM; a second such signal exits the

@@ -32,14 +32,10 @@ pub struct AppState {
     pub pool: DbPool,
     /// Skill content and build packs.
     pub storage: Storage,
-    /// How large content may be.
-    pub limits: ContentLimits,
+    /// Content limits, usage counters, Workshop policy.
+    pub settings: Settings,
     /// What this process's outbox workers processed.
     pub outbox_metrics: Arc<OutboxMetrics>,
-    /// Who maintains the usage counters.
-    pub usage_counters: UsageCounters,
-    /// Plan caps, output limits and the session gap of the Workshop service.
-    pub workshop: WorkshopPolicy,
     /// Signs and checks the page tokens of every List RPC.
     pub page_tokens: PageTokens,
 }
@@ -56,10 +52,8 @@ impl AppState {
         Ok(Self {
             pool,
             storage,
-            limits: settings.limits,
+            settings,
             outbox_metrics: Arc::default(),
-            usage_counters: settings.usage_counters,
-            workshop: settings.workshop,
             page_tokens,
         })
     }
@@ -78,7 +72,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("pool", &self.pool.status())
             .field("storage", &self.storage)
-            .field("limits", &self.limits)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

@@ -340,8 +340,11 @@ async fn hot_row_benchmarks(
     )
     .await;
     drop(channels);
-    server.stop().await?;
+    // Drained while the worker still runs: the staleness load's last
+    // events may still be queued, and a stopped worker drains nothing
+    // (waiting after the stop timed out once, 120 s later).
     support::wait_until_drained(database_url, Duration::from_secs(120)).await?;
+    server.stop().await?;
 
     // The ceiling: RecordUsage's statement run by PostgreSQL alone.
     let ceiling_skill = support::create_skills(&mut conn, "hot-pgbench", 1).await?[0];
@@ -353,7 +356,7 @@ async fn hot_row_benchmarks(
     // The naive baseline: the counter updated inside RecordUsage.
     let hot_sync = support::create_skills(&mut conn, "hot-sync", 1).await?[0];
     let mut sync_state = state.clone();
-    sync_state.usage_counters = UsageCounters::Synchronous;
+    sync_state.settings.usage_counters = UsageCounters::Synchronous;
     let server = support::RunningServer::start(sync_state, database_url, None).await?;
     let channels = server.connect(args.clients).await?;
     let synchronous = hot_row::closed_loop(&channels, hot_sync, duration).await;

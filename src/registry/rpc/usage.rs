@@ -23,7 +23,7 @@ pub async fn record(
     req: pb::RecordUsageRequest,
 ) -> ApiResult<pb::RecordUsageResponse> {
     let input = usage_input(req, "").map_err(ApiError::invalid)?;
-    let counters = state.usage_counters;
+    let counters = state.settings.usage_counters;
     let mut conn = state.conn().await?;
     // The common case in one statement; the rest (an error to explain,
     // a retried request id) the general way.
@@ -66,7 +66,7 @@ pub async fn record_batch(
             .map(|(index, usage)| usage_input(usage, &format!("usages[{index}]."))),
     )
     .map_err(ApiError::invalid)?;
-    let counters = state.usage_counters;
+    let counters = state.settings.usage_counters;
     let mut conn = state.conn().await?;
     let recorded = conn
         .transaction(async |conn| usage::record(conn, counters, &user, &inputs).await)

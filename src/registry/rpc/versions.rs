@@ -29,7 +29,7 @@ pub async fn create(
         &req.expected_sha256,
         req.publish,
     )?;
-    let limit = state.limits.inline_max;
+    let limit = state.settings.limits.inline_max;
     if req.content.len() as u64 > limit {
         return Err(ApiError::new(
             tonic::Code::ResourceExhausted,
@@ -100,7 +100,8 @@ pub async fn upload(
             }),
         ),
     });
-    let staged = staging::stage_stream(&state.storage, chunks, state.limits.upload_max).await?;
+    let staged =
+        staging::stage_stream(&state.storage, chunks, state.settings.limits.upload_max).await?;
     let (version, skill) = new_version::create(state, &version_request, &user, staged).await?;
     Ok(pb::UploadSkillVersionResponse {
         version: Some(version_to_proto(VersionView {

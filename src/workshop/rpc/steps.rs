@@ -70,7 +70,7 @@ pub async fn update(
     let id = id_field("workshop_id", &req.workshop_id)?;
     let step_id = parse_step_id(&req.step_id)?;
     let change = step_change(state, req)?;
-    let gap = state.workshop.session_gap;
+    let gap = state.settings.workshop.session_gap;
     let mut conn = state.conn().await?;
     let (step, workshop, progress, session) = conn
         .transaction(async |conn| {
@@ -120,7 +120,7 @@ fn step_change(
     });
     if let Some(output) = &output {
         let size = serde_json::to_vec(output).map_or(usize::MAX, |b| b.len());
-        let max = state.workshop.step_output_max_bytes;
+        let max = state.settings.workshop.step_output_max_bytes;
         if size > max {
             violations.add(
                 "output",

@@ -35,7 +35,7 @@ pub async fn create(
         ),
     )
         .all()?;
-    let (plan, cap) = state.workshop.cap_for(caller.plan.as_deref());
+    let (plan, cap) = state.settings.workshop.cap_for(caller.plan.as_deref());
     let plan = plan.to_owned();
     let new = workshops::NewWorkshop {
         title,
