@@ -8,11 +8,13 @@
 //! sees one and no list can forget to check it.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::Desc;
 use diesel::expression::{AsExpression, BoxableExpression, TypedExpressionType};
 use diesel::pg::Pg;
 use diesel::query_builder::QueryFragment;
+use diesel::query_dsl::methods::{FilterDsl, LimitDsl, OrderDsl};
 use diesel::sql_types::{Bool, SqlType, Timestamptz};
-use diesel::{Column, Table};
+use diesel::{Column, ExpressionMethods, Table};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Earliest and latest keyset time accepted: years 1 to 9999, well inside
@@ -80,7 +82,7 @@ pub fn rows_after<Time, Tie, Value>(
     tie: Tie,
     direction: Direction,
     (at, tie_value): (KeyTime, Value),
-) -> Box<dyn BoxableExpression<Time::Table, Pg, SqlType = Bool>>
+) -> RowsAfter<Time::Table>
 where
     Time: Column<SqlType = Timestamptz>,
     Time::Table: Table,
@@ -102,6 +104,42 @@ where
             .bind::<Tie::SqlType, _>(tie_value)
             .sql(")"),
     )
+}
+
+/// A filter built by [`rows_after`].
+pub type RowsAfter<T> = Box<dyn BoxableExpression<T, Pg, SqlType = Bool>>;
+
+/// One page of `query` (a boxed query of one table): ordered by
+/// `(time, tie)` in `direction`, at most `limit` rows, after `after`. Every
+/// list keyed by a time and a tie-breaker pages through here.
+pub fn page<Query, Time, Tie, Value>(
+    query: Query,
+    (time, tie): (Time, Tie),
+    direction: Direction,
+    after: Option<(KeyTime, Value)>,
+    limit: i64,
+) -> Query
+where
+    Query: OrderDsl<(Desc<Time>, Desc<Tie>), Output = Query>
+        + OrderDsl<(Time, Tie), Output = Query>
+        + LimitDsl<Output = Query>
+        + FilterDsl<RowsAfter<Time::Table>, Output = Query>,
+    Time: Column<SqlType = Timestamptz> + ExpressionMethods + Copy,
+    Time::Table: Table,
+    Tie: Column<Table = Time::Table> + ExpressionMethods + Copy,
+    Tie::SqlType: SqlType + TypedExpressionType,
+    Value: AsExpression<Tie::SqlType>,
+    Value::Expression: QueryFragment<Pg> + Send + 'static,
+{
+    let ordered = match direction {
+        Direction::NewestFirst => OrderDsl::order(query, (time.desc(), tie.desc())),
+        Direction::OldestFirst => OrderDsl::order(query, (time, tie)),
+    };
+    let limited = LimitDsl::limit(ordered, limit);
+    match after {
+        Some(key) => FilterDsl::filter(limited, rows_after(time, tie, direction, key)),
+        None => limited,
+    }
 }
 
 #[cfg(test)]

@@ -92,21 +92,13 @@ pub async fn list(
     limit: i64,
     after: Option<RatingKey>,
 ) -> RegistryResult<Vec<Rating>> {
-    let mut query = ratings::table
+    let query = ratings::table
         .filter(ratings::skill_id.eq(skill_id))
         .select(Rating::as_select())
-        .order((ratings::updated_at.desc(), ratings::user_id.desc()))
-        .limit(limit)
         .into_boxed();
-    if let Some(key) = after {
-        query = query.filter(keyset::rows_after(
-            ratings::updated_at,
-            ratings::user_id,
-            Direction::NewestFirst,
-            key,
-        ));
-    }
-    Ok(query.load(conn).await?)
+    let columns = (ratings::updated_at, ratings::user_id);
+    let page = keyset::page(query, columns, Direction::NewestFirst, after, limit);
+    Ok(page.load(conn).await?)
 }
 
 /// The page key of a rating.

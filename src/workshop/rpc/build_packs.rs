@@ -14,6 +14,7 @@ use crate::workshop::access::{Power, authorize};
 use crate::workshop::convert::pack_to_proto;
 use crate::workshop::error::WorkshopError;
 use crate::workshop::fields::{PackFormat, PackStatus};
+use crate::workshop::rpc::listing::{PageOf, page_in_workshop};
 use crate::workshop::store::build_packs;
 
 pub async fn create(
@@ -55,16 +56,20 @@ pub async fn list(
     user: UserId,
     req: pb::ListBuildPacksRequest,
 ) -> ApiResult<pb::ListBuildPacksResponse> {
-    let workshop = id_field("workshop_id", &req.workshop_id)?;
-    let page = state.page_tokens.request(
-        &req.page_token,
-        req.page_size,
-        &["build_packs", &req.workshop_id],
-    )?;
-    let mut conn = state.conn().await?;
-    authorize(&mut conn, workshop, &user, Power::Read, false).await?;
-    let mut rows = build_packs::list(&mut conn, workshop, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, build_packs::key_of);
+    let request = PageOf {
+        resource: "build_packs",
+        workshop_id: &req.workshop_id,
+        page_token: &req.page_token,
+        page_size: req.page_size,
+    };
+    let (rows, next_page_token) = page_in_workshop(
+        state,
+        &user,
+        request,
+        build_packs::list,
+        build_packs::key_of,
+    )
+    .await?;
     Ok(pb::ListBuildPacksResponse {
         build_packs: rows.into_iter().map(pack_to_proto).collect(),
         next_page_token,

@@ -6,12 +6,12 @@ use uuid::Uuid;
 use crate::auth::UserId;
 use crate::checked::{AllChecked as _, field};
 use crate::error::ApiResult;
-use crate::ids::id_field;
 use crate::proto::workshop as pb;
 use crate::state::AppState;
 use crate::workshop::access::{Power, authorize};
 use crate::workshop::convert::member_to_proto;
 use crate::workshop::fields::Role;
+use crate::workshop::rpc::listing::{PageOf, page_in_workshop};
 use crate::workshop::store::members;
 
 pub async fn add(
@@ -83,16 +83,14 @@ pub async fn list(
     user: UserId,
     req: pb::ListMembersRequest,
 ) -> ApiResult<pb::ListMembersResponse> {
-    let workshop = id_field("workshop_id", &req.workshop_id)?;
-    let page = state.page_tokens.request(
-        &req.page_token,
-        req.page_size,
-        &["members", &req.workshop_id],
-    )?;
-    let mut conn = state.conn().await?;
-    authorize(&mut conn, workshop, &user, Power::Read, false).await?;
-    let mut rows = members::list(&mut conn, workshop, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, members::key_of);
+    let request = PageOf {
+        resource: "members",
+        workshop_id: &req.workshop_id,
+        page_token: &req.page_token,
+        page_size: req.page_size,
+    };
+    let (rows, next_page_token) =
+        page_in_workshop(state, &user, request, members::list, members::key_of).await?;
     Ok(pb::ListMembersResponse {
         members: rows.into_iter().map(member_to_proto).collect(),
         next_page_token,

@@ -4,6 +4,7 @@
 //! result to proto.
 
 pub mod build_packs;
+pub mod listing;
 pub mod members;
 pub mod sessions;
 pub mod steps;

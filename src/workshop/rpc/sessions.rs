@@ -9,6 +9,7 @@ use crate::proto::workshop as pb;
 use crate::state::AppState;
 use crate::workshop::access::{Power, authorize, power_of};
 use crate::workshop::convert::session_to_proto;
+use crate::workshop::rpc::listing::{PageOf, page_in_workshop};
 use crate::workshop::store::sessions;
 
 pub async fn list(
@@ -16,16 +17,14 @@ pub async fn list(
     user: UserId,
     req: pb::ListSessionsRequest,
 ) -> ApiResult<pb::ListSessionsResponse> {
-    let workshop = id_field("workshop_id", &req.workshop_id)?;
-    let page = state.page_tokens.request(
-        &req.page_token,
-        req.page_size,
-        &["sessions", &req.workshop_id],
-    )?;
-    let mut conn = state.conn().await?;
-    authorize(&mut conn, workshop, &user, Power::Read, false).await?;
-    let mut rows = sessions::list(&mut conn, workshop, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, sessions::key_of);
+    let request = PageOf {
+        resource: "sessions",
+        workshop_id: &req.workshop_id,
+        page_token: &req.page_token,
+        page_size: req.page_size,
+    };
+    let (rows, next_page_token) =
+        page_in_workshop(state, &user, request, sessions::list, sessions::key_of).await?;
     Ok(pb::ListSessionsResponse {
         sessions: rows.into_iter().map(session_to_proto).collect(),
         next_page_token,

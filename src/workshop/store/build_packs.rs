@@ -82,21 +82,13 @@ pub async fn list(
     limit: i64,
     after: Option<ListKey>,
 ) -> WorkshopResult<Vec<BuildPack>> {
-    let mut query = build_packs::table
+    let query = build_packs::table
         .filter(build_packs::workshop_id.eq(workshop))
         .select(BuildPack::as_select())
-        .order((build_packs::created_at.desc(), build_packs::id.desc()))
-        .limit(limit)
         .into_boxed();
-    if let Some(key) = after {
-        query = query.filter(keyset::rows_after(
-            build_packs::created_at,
-            build_packs::id,
-            Direction::NewestFirst,
-            key,
-        ));
-    }
-    Ok(query.load(conn).await?)
+    let columns = (build_packs::created_at, build_packs::id);
+    let page = keyset::page(query, columns, Direction::NewestFirst, after, limit);
+    Ok(page.load(conn).await?)
 }
 
 /// Where a pack's content is stored.

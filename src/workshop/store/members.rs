@@ -140,19 +140,11 @@ pub async fn list(
     limit: i64,
     after: Option<ListKey>,
 ) -> WorkshopResult<Vec<Member>> {
-    let mut query = workshop_members::table
+    let query = workshop_members::table
         .filter(workshop_members::workshop_id.eq(workshop))
         .select(Member::as_select())
-        .order((workshop_members::created_at, workshop_members::user_id))
-        .limit(limit)
         .into_boxed();
-    if let Some(key) = after {
-        query = query.filter(keyset::rows_after(
-            workshop_members::created_at,
-            workshop_members::user_id,
-            Direction::OldestFirst,
-            key,
-        ));
-    }
-    Ok(query.load(conn).await?)
+    let columns = (workshop_members::created_at, workshop_members::user_id);
+    let page = keyset::page(query, columns, Direction::OldestFirst, after, limit);
+    Ok(page.load(conn).await?)
 }

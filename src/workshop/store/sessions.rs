@@ -129,19 +129,11 @@ pub async fn list(
     limit: i64,
     after: Option<ListKey>,
 ) -> WorkshopResult<Vec<Session>> {
-    let mut query = sessions::table
+    let query = sessions::table
         .filter(sessions::workshop_id.eq(workshop))
         .select(Session::as_select())
-        .order((sessions::started_at.desc(), sessions::id.desc()))
-        .limit(limit)
         .into_boxed();
-    if let Some(key) = after {
-        query = query.filter(keyset::rows_after(
-            sessions::started_at,
-            sessions::id,
-            Direction::NewestFirst,
-            key,
-        ));
-    }
-    Ok(query.load(conn).await?)
+    let columns = (sessions::started_at, sessions::id);
+    let page = keyset::page(query, columns, Direction::NewestFirst, after, limit);
+    Ok(page.load(conn).await?)
 }

@@ -36,31 +36,23 @@ pub struct Step {
     pub updated_at: DateTime<Utc>,
 }
 
-type StepColumns = (
-    workshop_steps::workshop_id,
-    workshop_steps::step_id,
-    step_definitions::position,
-    step_definitions::name,
-    workshop_steps::status,
-    workshop_steps::skipped,
-    workshop_steps::output,
-    workshop_steps::started_at,
-    workshop_steps::completed_at,
-    workshop_steps::updated_at,
-);
-
-const STEP_COLUMNS: StepColumns = (
-    workshop_steps::workshop_id,
-    workshop_steps::step_id,
-    step_definitions::position,
-    step_definitions::name,
-    workshop_steps::status,
-    workshop_steps::skipped,
-    workshop_steps::output,
-    workshop_steps::started_at,
-    workshop_steps::completed_at,
-    workshop_steps::updated_at,
-);
+/// The columns of a [`Step`]: the workshop's step row and its
+/// definition's position and name.
+#[diesel::dsl::auto_type]
+fn step_columns() -> _ {
+    (
+        workshop_steps::workshop_id,
+        workshop_steps::step_id,
+        step_definitions::position,
+        step_definitions::name,
+        workshop_steps::status,
+        workshop_steps::skipped,
+        workshop_steps::output,
+        workshop_steps::started_at,
+        workshop_steps::completed_at,
+        workshop_steps::updated_at,
+    )
+}
 
 /// The definitions in order.
 pub async fn definitions(conn: &mut AsyncPgConnection) -> WorkshopResult<Vec<Definition>> {
@@ -77,7 +69,7 @@ pub async fn list(conn: &mut AsyncPgConnection, workshop: Uuid) -> WorkshopResul
         .inner_join(step_definitions::table)
         .filter(workshop_steps::workshop_id.eq(workshop))
         .order(step_definitions::position)
-        .select(STEP_COLUMNS)
+        .select(step_columns())
         .load(conn)
         .await?)
 }
@@ -92,7 +84,7 @@ pub async fn find(
         .inner_join(step_definitions::table)
         .filter(workshop_steps::workshop_id.eq(workshop))
         .filter(workshop_steps::step_id.eq(step))
-        .select(STEP_COLUMNS)
+        .select(step_columns())
         .limit(1)
         .load(conn)
         .await
