@@ -12,40 +12,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::error::{WorkshopError, WorkshopResult};
-use super::fields::{Role, Visibility};
+use super::fields::Visibility;
 use super::store::workshops::{self, Workshop};
 use crate::auth::UserId;
+use crate::roles::{Power, Role};
 use crate::schema::workshop_members;
-
-/// What a call needs to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Power {
-    /// Read the workshop, its steps, members, sessions and build packs.
-    Read,
-    /// Change steps, title and idea; create build packs.
-    Edit,
-    /// Manage members, status, sharing; delete.
-    Own,
-}
-
-impl Power {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Read => "read it",
-            Self::Edit => "edit it (editor or owner)",
-            Self::Own => "manage it (owner)",
-        }
-    }
-}
-
-/// The powers of a role.
-pub fn power_of(role: &Role) -> Power {
-    match role {
-        Role::Owner => Power::Own,
-        Role::Editor => Power::Edit,
-        Role::Other(_) => Power::Read,
-    }
-}
 
 /// A workshop and the caller's role in it.
 #[derive(Debug, Clone)]
@@ -82,7 +53,7 @@ pub async fn authorize(
             Visibility::Private => WorkshopError::not_found("workshop", id),
         });
     };
-    if power_of(&role) < needed {
+    if role.power() < needed {
         return Err(WorkshopError::RoleForbids {
             role: role.as_str().to_owned(),
             workshop: id,

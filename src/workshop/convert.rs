@@ -45,7 +45,7 @@ pub fn step_to_proto(step: steps::Step) -> pb::WorkshopStep {
 
 pub fn member_to_proto(m: members::Member) -> pb::Member {
     pb::Member {
-        workshop_id: m.workshop_id.to_string(),
+        workshop_id: m.parent_id.to_string(),
         user_id: m.user_id,
         role: m.role.as_str().to_owned(),
         create_time: Some(timestamp(m.created_at)),

@@ -185,80 +185,6 @@ impl PackStatus {
     }
 }
 
-/// A member's role (`workshop_members.role`). Roles are open words by
-/// design (the column's CHECK allows any 1–50 lowercase letters, digits,
-/// `-` or `_`): `owner` manages the workshop, `editor` edits it, and any
-/// other word — `viewer` is the usual one — reads only.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum Role {
-    /// Manages members, status, sharing; deletes.
-    Owner,
-    /// Changes steps, title and idea; creates build packs.
-    Editor,
-    /// Any other role: reads.
-    Other(String),
-}
-
-impl Role {
-    /// Parses a role: 1–50 lowercase letters, digits, `-` or `_`.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let valid = (1..=50).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if valid {
-            Ok(Self::from_word(raw))
-        } else {
-            Err(
-                "must be 1-50 lowercase letters, digits, `-` or `_` (e.g. owner, editor, viewer)"
-                    .to_owned(),
-            )
-        }
-    }
-
-    fn from_word(word: &str) -> Self {
-        match word {
-            "owner" => Self::Owner,
-            "editor" => Self::Editor,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    /// The stored word.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Owner => "owner",
-            Self::Editor => "editor",
-            Self::Other(word) => word,
-        }
-    }
-}
-
-impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for Role {
-    fn to_sql<'b>(
-        &'b self,
-        out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
-    ) -> diesel::serialize::Result {
-        std::io::Write::write_all(out, self.as_str().as_bytes())?;
-        Ok(diesel::serialize::IsNull::No)
-    }
-}
-
-impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for Role {
-    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-        Ok(Self::from_word(std::str::from_utf8(value.as_bytes())?))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,18 +195,5 @@ mod tests {
         assert!(Status::Paused.allowed_next().contains(&Status::Active));
         assert!(Status::Completed.allowed_next().is_empty());
         assert!(!Status::Draft.allowed_next().contains(&Status::Completed));
-    }
-
-    #[test]
-    fn roles_are_lowercase_words() {
-        assert_eq!(Role::parse("editor"), Ok(Role::Editor));
-        assert_eq!(Role::parse("owner"), Ok(Role::Owner));
-        assert_eq!(
-            Role::parse("guest_2"),
-            Ok(Role::Other("guest_2".to_owned()))
-        );
-        assert!(Role::parse("Owner").is_err());
-        assert!(Role::parse("").is_err());
-        assert!(Role::parse(&"a".repeat(51)).is_err());
     }
 }

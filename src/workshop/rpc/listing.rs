@@ -10,8 +10,9 @@ use uuid::Uuid;
 use crate::auth::UserId;
 use crate::error::ApiResult;
 use crate::ids::id_field;
+use crate::roles::Power;
 use crate::state::AppState;
-use crate::workshop::access::{Power, authorize};
+use crate::workshop::access::authorize;
 use crate::workshop::error::WorkshopResult;
 
 /// A List request under a workshop: its `workshop_id`, `page_token` and

@@ -7,12 +7,14 @@ use crate::auth::UserId;
 use crate::checked::{AllChecked as _, field};
 use crate::error::ApiResult;
 use crate::proto::workshop as pb;
+use crate::roles::Power;
+use crate::roles::Role;
 use crate::state::AppState;
-use crate::workshop::access::{Power, authorize};
+use crate::workshop::access::authorize;
 use crate::workshop::convert::member_to_proto;
-use crate::workshop::fields::Role;
+use crate::workshop::error::WorkshopError;
 use crate::workshop::rpc::listing::{PageOf, page_in_workshop};
-use crate::workshop::store::members;
+use crate::workshop::store::members::{self, MEMBERS};
 
 pub async fn add(
     state: &AppState,
@@ -24,7 +26,8 @@ pub async fn add(
     let member = conn
         .transaction(async |conn| {
             authorize(conn, id, &user, Power::Own, true).await?;
-            members::add(conn, id, member_id.as_str(), &role).await
+            let member = MEMBERS.add(conn, id, member_id.as_str(), &role).await;
+            member.map_err(WorkshopError::from)
         })
         .await?;
     Ok(pb::AddMemberResponse {
@@ -42,7 +45,10 @@ pub async fn update(
     let member = conn
         .transaction(async |conn| {
             authorize(conn, id, &user, Power::Own, true).await?;
-            members::change_role(conn, id, member_id.as_str(), &role).await
+            let member = MEMBERS
+                .change_role(conn, id, member_id.as_str(), &role)
+                .await;
+            member.map_err(WorkshopError::from)
         })
         .await?;
     Ok(pb::UpdateMemberResponse {
@@ -72,7 +78,8 @@ pub async fn remove(
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
         authorize(conn, id, &user, needed, true).await?;
-        members::remove(conn, id, member_id.as_str()).await
+        let removed = MEMBERS.remove(conn, id, member_id.as_str()).await;
+        removed.map_err(WorkshopError::from)
     })
     .await?;
     Ok(pb::RemoveMemberResponse {})
@@ -89,8 +96,14 @@ pub async fn list(
         page_token: &req.page_token,
         page_size: req.page_size,
     };
-    let (rows, next_page_token) =
-        page_in_workshop(state, &user, request, members::list, members::key_of).await?;
+    let (rows, next_page_token) = page_in_workshop(
+        state,
+        &user,
+        request,
+        async |conn, workshop, limit, after| Ok(MEMBERS.list(conn, workshop, limit, after).await?),
+        members::key_of,
+    )
+    .await?;
     Ok(pb::ListMembersResponse {
         members: rows.into_iter().map(member_to_proto).collect(),
         next_page_token,

@@ -6,8 +6,9 @@ use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::id_field;
 use crate::proto::workshop as pb;
+use crate::roles::Power;
 use crate::state::AppState;
-use crate::workshop::access::{Power, authorize, power_of};
+use crate::workshop::access::authorize;
 use crate::workshop::convert::session_to_proto;
 use crate::workshop::rpc::listing::{PageOf, page_in_workshop};
 use crate::workshop::store::sessions;
@@ -43,7 +44,7 @@ pub async fn end(
         .transaction(async |conn| {
             let access = authorize(conn, id, &user, Power::Read, true).await?;
             let session = sessions::find(conn, id, session_id).await?;
-            if session.user_id != user.as_str() && power_of(&access.role) < Power::Own {
+            if session.user_id != user.as_str() && access.role.power() < Power::Own {
                 return Err(ApiError::permission_denied(
                     "NOT_YOUR_SESSION",
                     "only the session's user or an owner may end it",

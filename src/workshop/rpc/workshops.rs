@@ -10,8 +10,9 @@ use crate::error::{ApiError, ApiResult, Violations};
 use crate::ids::id_field;
 use crate::pagination;
 use crate::proto::workshop as pb;
+use crate::roles::{Power, Role};
 use crate::state::AppState;
-use crate::workshop::access::{Power, authorize};
+use crate::workshop::access::authorize;
 use crate::workshop::convert::{step_to_proto, workshop_to_proto};
 use crate::workshop::fields::{self, IDEA_MAX, REF_MAX, TITLE_MAX};
 use crate::workshop::store::{steps, workshops};
@@ -78,7 +79,7 @@ pub async fn list(
     let role = if req.role.is_empty() {
         Ok(None)
     } else {
-        field("role", fields::Role::parse(&req.role).map(Some))
+        field("role", Role::parse(&req.role).map(Some))
     };
     let (_, status, role) = (
         field(
@@ -96,7 +97,7 @@ pub async fn list(
             "workshops",
             user.as_str(),
             status.map_or("", fields::Status::as_db),
-            role.as_ref().map_or("", fields::Role::as_str),
+            role.as_ref().map_or("", Role::as_str),
         ],
     )?;
     let mut conn = state.conn().await?;

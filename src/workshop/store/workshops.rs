@@ -14,10 +14,11 @@ use uuid::Uuid;
 use crate::auth::UserId;
 use crate::keyset::KeyTime;
 use crate::outbox::NewEvent;
+use crate::roles::Role;
 use crate::schema::{build_packs, workshop_members, workshops};
 use crate::workshop::error::{WorkshopError, WorkshopResult};
 use crate::workshop::events::ObjectDelete;
-use crate::workshop::fields::{Role, Status, StepStatus, Visibility};
+use crate::workshop::fields::{Status, StepStatus, Visibility};
 
 /// A stored workshop.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
