@@ -205,13 +205,110 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workspaces (id) {
+        id -> Uuid,
+        name -> Text,
+        created_by -> Text,
+        embedding_dimension -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspace_members (workspace_id, user_id) {
+        workspace_id -> Uuid,
+        user_id -> Text,
+        role -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        description -> Text,
+        status -> Text,
+        signal_count -> Int8,
+        critical_count -> Int8,
+        high_count -> Int8,
+        medium_count -> Int8,
+        low_count -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    signals (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        verbatim -> Text,
+        interpretation -> Text,
+        severity -> Nullable<Text>,
+        frequency -> Nullable<Text>,
+        user_segment -> Text,
+        source -> Text,
+        source_ref -> Nullable<Text>,
+        source_metadata -> Jsonb,
+        status -> Text,
+        embedding -> Nullable<Array<Float4>>,
+        embedding_dimension -> Nullable<Int4>,
+        ai_classification -> Nullable<Jsonb>,
+        inbox_item_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+        search_document -> Nullable<Tsvector>,
+    }
+}
+
+diesel::table! {
+    signal_projects (signal_id, project_id) {
+        workspace_id -> Uuid,
+        signal_id -> Uuid,
+        project_id -> Uuid,
+        linked_at -> Timestamptz,
+        linked_by -> Text,
+        link_reason -> Text,
+        confidence -> Nullable<Float8>,
+    }
+}
+
+diesel::table! {
+    signal_personas (signal_id, persona_id) {
+        workspace_id -> Uuid,
+        signal_id -> Uuid,
+        persona_id -> Text,
+        linked_at -> Timestamptz,
+        linked_by -> Text,
+        link_reason -> Text,
+        confidence -> Nullable<Float8>,
+    }
+}
+
+diesel::joinable!(projects -> workspaces (workspace_id));
+diesel::joinable!(signals -> workspaces (workspace_id));
+diesel::joinable!(workspace_members -> workspaces (workspace_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     build_packs,
     content_scrub,
     outbox,
+    projects,
     ratings,
     server_secrets,
     sessions,
+    signal_personas,
+    signal_projects,
+    signals,
     skill_version_verifications,
     skill_versions,
     skills,
@@ -220,4 +317,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     workshop_members,
     workshop_steps,
     workshops,
+    workspace_members,
+    workspaces,
 );
