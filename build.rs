@@ -14,6 +14,7 @@ use prost::Message as _;
 const PROTO_FILES: &[&str] = &[
     "proto/atelier/registry/v1/registry.proto",
     "proto/atelier/workshop/v1/workshop.proto",
+    "proto/atelier/signals/v1/signals.proto",
     "proto/atelier/admin/v1/outbox.proto",
     // For reflection only (so grpcurl decodes error details); its Rust
     // types come from tonic-types.

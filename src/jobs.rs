@@ -5,12 +5,13 @@ use crate::config::WorkerConfig;
 use crate::outbox::{Handlers, Worker};
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
-use crate::{registry, workshop};
+use crate::{registry, signals, workshop};
 
 /// Every outbox event kind this binary handles.
 pub fn handlers(state: &AppState) -> Handlers {
     let handlers = registry::jobs::register(Handlers::new(), state);
-    workshop::jobs::register(handlers, state)
+    let handlers = workshop::jobs::register(handlers, state);
+    signals::jobs::register(handlers)
 }
 
 /// An outbox worker over `state`'s pool with every handler.

@@ -31,6 +31,7 @@ pub mod rpc_log;
 pub mod schema;
 pub mod server;
 pub mod shutdown;
+pub mod signals;
 pub mod state;
 pub mod storage;
 pub mod telemetry;

@@ -21,6 +21,16 @@ pub mod workshop {
     tonic::include_proto!("atelier.workshop.v1");
 }
 
+/// `atelier.signals.v1`: the Signals contract.
+pub mod signals {
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        reason = "generated code is not ours to lint"
+    )]
+    tonic::include_proto!("atelier.signals.v1");
+}
+
 /// `atelier.admin.v1`: operating the outbox.
 pub mod admin {
     #![allow(
@@ -41,6 +51,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub const SERVICE_NAMES: &[&str] = &[
     "atelier.registry.v1.SkillRegistry",
     "atelier.workshop.v1.Workshop",
+    "atelier.signals.v1.Signals",
     "atelier.admin.v1.Outbox",
 ];
 

@@ -13,10 +13,12 @@ use crate::admin::OutboxService;
 use crate::auth::Authenticator;
 use crate::proto::admin::outbox_server::OutboxServer;
 use crate::proto::registry::skill_registry_server::SkillRegistryServer;
+use crate::proto::signals::signals_server::SignalsServer;
 use crate::proto::workshop::workshop_server::WorkshopServer;
 use crate::registry::RegistryService;
 use crate::rpc_log::RpcLogLayer;
 use crate::shutdown::Shutdown;
+use crate::signals::SignalsService;
 use crate::state::AppState;
 use crate::workshop::WorkshopService;
 use crate::{health, proto};
@@ -77,6 +79,12 @@ pub async fn serve_grpc(
         },
         options.auth.clone(),
     );
+    let signals = SignalsServer::with_interceptor(
+        SignalsService {
+            state: state.clone(),
+        },
+        options.auth.clone(),
+    );
     let outbox_admin =
         OutboxServer::with_interceptor(OutboxService { state }, options.auth.clone());
 
@@ -89,6 +97,7 @@ pub async fn serve_grpc(
         .add_service(reflection_v1alpha)
         .add_service(registry)
         .add_service(workshop)
+        .add_service(signals)
         .add_service(outbox_admin);
     // TCP_NODELAY: without it small responses wait for delayed ACKs
     // (~40 ms per round trip on Linux).

@@ -19,6 +19,39 @@ pub fn storable(raw: &str) -> Result<(), String> {
     }
 }
 
+/// Required text of 1..=max characters, trimmed of nothing (what the user
+/// typed is kept), refusing blank text.
+pub fn required_text(raw: &str, max: usize) -> Result<String, String> {
+    let chars = raw.chars().count();
+    if raw.trim().is_empty() {
+        Err("is required".to_owned())
+    } else if chars > max {
+        Err(format!("must be at most {max} characters, not {chars}"))
+    } else {
+        storable(raw)?;
+        Ok(raw.to_owned())
+    }
+}
+
+/// Optional text of at most `max` characters; empty means none.
+pub fn optional_text(raw: &str, max: usize) -> Result<Option<String>, String> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    required_text(raw, max).map(Some)
+}
+
+/// Text of at most `max` characters (may be empty), storable.
+pub fn bounded_text(raw: &str, max: usize) -> Result<String, String> {
+    let chars = raw.chars().count();
+    if chars > max {
+        Err(format!("must be at most {max} characters, not {chars}"))
+    } else {
+        storable(raw)?;
+        Ok(raw.to_owned())
+    }
+}
+
 /// `raw` quoted for an error message: in full when short, otherwise its
 /// first [`QUOTE_MAX_CHARS`] characters and its length.
 pub fn quote(raw: &str) -> String {

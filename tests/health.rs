@@ -8,10 +8,11 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::common::{TestApp, TestAppOptions, eventually};
 
-const SERVICES: [&str; 3] = [
+const SERVICES: [&str; 4] = [
     "",
     "atelier.registry.v1.SkillRegistry",
     "atelier.workshop.v1.Workshop",
+    "atelier.signals.v1.Signals",
 ];
 
 async fn statuses(app: &TestApp) -> Vec<Option<ServingStatus>> {

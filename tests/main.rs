@@ -19,5 +19,6 @@ mod registry_versions;
 mod schema;
 mod self_healing;
 mod server_lifecycle;
+mod signals;
 mod workshop;
 mod workshop_paging;

@@ -7,9 +7,10 @@ use tonic_reflection::pb::{v1, v1alpha};
 
 use crate::common::TestApp;
 
-const EXPECTED: [&str; 3] = [
+const EXPECTED: [&str; 4] = [
     "atelier.registry.v1.SkillRegistry",
     "atelier.workshop.v1.Workshop",
+    "atelier.signals.v1.Signals",
     "grpc.health.v1.Health",
 ];
 

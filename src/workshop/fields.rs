@@ -53,28 +53,6 @@ impl Status {
     }
 }
 
-/// Required text of 1..=max characters, trimmed of nothing (what the user
-/// typed is kept), refusing blank text.
-pub fn required_text(raw: &str, max: usize) -> Result<String, String> {
-    let chars = raw.chars().count();
-    if raw.trim().is_empty() {
-        Err("is required".to_owned())
-    } else if chars > max {
-        Err(format!("must be at most {max} characters, not {chars}"))
-    } else {
-        crate::text::storable(raw)?;
-        Ok(raw.to_owned())
-    }
-}
-
-/// Optional text of at most `max` characters; empty means none.
-pub fn optional_text(raw: &str, max: usize) -> Result<Option<String>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    required_text(raw, max).map(Some)
-}
-
 text_enum! {
     /// Whether a workshop is shared by token (`workshops.visibility`).
     pub enum Visibility {

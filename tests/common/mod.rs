@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use atelier::auth::Authenticator;
 use atelier::proto::registry::skill_registry_client::SkillRegistryClient;
+use atelier::proto::signals::signals_client::SignalsClient;
 use atelier::proto::workshop::workshop_client::WorkshopClient;
 use atelier::server::{ServerOptions, serve_grpc};
 use atelier::shutdown::Shutdown;
@@ -150,6 +151,11 @@ impl TestApp {
     /// A Workshop client.
     pub fn workshop(&self) -> WorkshopClient<Channel> {
         WorkshopClient::new(self.channel.clone())
+    }
+
+    /// A Signals client.
+    pub fn signals(&self) -> SignalsClient<Channel> {
+        SignalsClient::new(self.channel.clone())
     }
 
     /// A direct connection to the server's database, for checks the API

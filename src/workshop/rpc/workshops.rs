@@ -12,6 +12,7 @@ use crate::pagination;
 use crate::proto::workshop as pb;
 use crate::roles::{Power, Role};
 use crate::state::AppState;
+use crate::text::{optional_text, required_text};
 use crate::workshop::access::authorize;
 use crate::workshop::convert::{step_to_proto, workshop_to_proto};
 use crate::workshop::fields::{self, IDEA_MAX, REF_MAX, TITLE_MAX};
@@ -24,16 +25,10 @@ pub async fn create(
     req: pb::CreateWorkshopRequest,
 ) -> ApiResult<pb::CreateWorkshopResponse> {
     let (title, original_idea, org_id, template_id) = (
-        field("title", fields::required_text(&req.title, TITLE_MAX)),
-        field(
-            "original_idea",
-            fields::required_text(&req.original_idea, IDEA_MAX),
-        ),
-        field("org_id", fields::optional_text(&req.org_id, REF_MAX)),
-        field(
-            "template_id",
-            fields::optional_text(&req.template_id, REF_MAX),
-        ),
+        field("title", required_text(&req.title, TITLE_MAX)),
+        field("original_idea", required_text(&req.original_idea, IDEA_MAX)),
+        field("org_id", optional_text(&req.org_id, REF_MAX)),
+        field("template_id", optional_text(&req.template_id, REF_MAX)),
     )
         .all()?;
     let (plan, cap) = state.settings.workshop.cap_for(caller.plan.as_deref());
@@ -231,15 +226,13 @@ fn workshop_changes(
     for path in &paths {
         match path.as_str() {
             "title" => {
-                changes.title = violations.check(
-                    "workshop.title",
-                    fields::required_text(&input.title, TITLE_MAX),
-                );
+                changes.title =
+                    violations.check("workshop.title", required_text(&input.title, TITLE_MAX));
             }
             "original_idea" => {
                 changes.original_idea = violations.check(
                     "workshop.original_idea",
-                    fields::required_text(&input.original_idea, IDEA_MAX),
+                    required_text(&input.original_idea, IDEA_MAX),
                 );
             }
             "status" => {

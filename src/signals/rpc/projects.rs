@@ -1,0 +1,192 @@
+//! Projects: CreateProject, GetProject, ListProjects, UpdateProject,
+//! DeleteProject.
+
+use diesel_async::AsyncConnection as _;
+
+use crate::auth::UserId;
+use crate::checked::{AllChecked as _, field};
+use crate::error::{ApiError, ApiResult, Violations};
+use crate::ids::id_field;
+use crate::pagination;
+use crate::proto::signals as pb;
+use crate::roles::Power;
+use crate::signals::access::authorize;
+use crate::signals::convert::project_to_proto;
+use crate::signals::error::SignalsError;
+use crate::signals::fields::{DESCRIPTION_MAX, NAME_MAX, ProjectStatus};
+use crate::signals::store::projects::{self, NewProject, ProjectChanges};
+use crate::state::AppState;
+use crate::text::{bounded_text, required_text};
+
+pub async fn create(
+    state: &AppState,
+    user: UserId,
+    req: pb::CreateProjectRequest,
+) -> ApiResult<pb::CreateProjectResponse> {
+    let (workspace, name, description) = (
+        field("workspace_id", crate::ids::id(&req.workspace_id)),
+        field("name", required_text(&req.name, NAME_MAX)),
+        field(
+            "description",
+            bounded_text(&req.description, DESCRIPTION_MAX),
+        ),
+    )
+        .all()?;
+    let mut conn = state.conn().await?;
+    let project = conn
+        .transaction(async |conn| {
+            authorize(conn, workspace, &user, Power::Edit, false).await?;
+            projects::create(conn, workspace, NewProject { name, description }).await
+        })
+        .await?;
+    Ok(pb::CreateProjectResponse {
+        project: Some(project_to_proto(project)),
+    })
+}
+
+pub async fn get(
+    state: &AppState,
+    user: UserId,
+    req: pb::GetProjectRequest,
+) -> ApiResult<pb::GetProjectResponse> {
+    let id = id_field("id", &req.id)?;
+    let mut conn = state.conn().await?;
+    let project = projects::find(&mut conn, id, false).await?;
+    authorize(&mut conn, project.workspace_id, &user, Power::Read, false)
+        .await
+        .map_err(|e| hide_workspace(e, "project", id))?;
+    Ok(pb::GetProjectResponse {
+        project: Some(project_to_proto(project)),
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    user: UserId,
+    req: pb::ListProjectsRequest,
+) -> ApiResult<pb::ListProjectsResponse> {
+    let (workspace, _, status) = (
+        field("workspace_id", crate::ids::id(&req.workspace_id)),
+        field(
+            "page_size",
+            pagination::page_size(req.page_size).map_err(|e| e.message),
+        ),
+        field("status", ProjectStatus::from_proto(req.status)),
+    )
+        .all()?;
+    let page = state.page_tokens.request(
+        &req.page_token,
+        req.page_size,
+        &[
+            "projects",
+            &req.workspace_id,
+            status.map_or("", ProjectStatus::as_db),
+        ],
+    )?;
+    let mut conn = state.conn().await?;
+    authorize(&mut conn, workspace, &user, Power::Read, false).await?;
+    let mut rows = projects::list(&mut conn, workspace, status, page.limit(), page.after()).await?;
+    let next_page_token = page.next_token(&mut rows, projects::key_of);
+    Ok(pb::ListProjectsResponse {
+        projects: rows.into_iter().map(project_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+pub async fn update(
+    state: &AppState,
+    user: UserId,
+    req: pb::UpdateProjectRequest,
+) -> ApiResult<pb::UpdateProjectResponse> {
+    let Some(input) = req.project else {
+        return Err(ApiError::invalid_field("project", "is required"));
+    };
+    let id = id_field("project.id", &input.id)?;
+    let changes = project_changes(&input, req.update_mask)?;
+    let mut conn = state.conn().await?;
+    let project = conn
+        .transaction(async |conn| {
+            let project = projects::find(conn, id, true).await?;
+            authorize(conn, project.workspace_id, &user, Power::Edit, false)
+                .await
+                .map_err(|e| hide_workspace(e, "project", id))?;
+            project.ensure_etag(&input.etag)?;
+            ApiResult::Ok(projects::update(conn, &project, changes).await?)
+        })
+        .await?;
+    Ok(pb::UpdateProjectResponse {
+        project: Some(project_to_proto(project)),
+    })
+}
+
+pub async fn delete(
+    state: &AppState,
+    user: UserId,
+    req: pb::DeleteProjectRequest,
+) -> ApiResult<pb::DeleteProjectResponse> {
+    let id = id_field("id", &req.id)?;
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| {
+        let project = projects::find(conn, id, true).await?;
+        authorize(conn, project.workspace_id, &user, Power::Edit, false)
+            .await
+            .map_err(|e| hide_workspace(e, "project", id))?;
+        project.ensure_etag(&req.etag)?;
+        ApiResult::Ok(projects::delete(conn, id).await?)
+    })
+    .await?;
+    Ok(pb::DeleteProjectResponse {})
+}
+
+/// A caller who may not see the workspace learns nothing about it: the
+/// thing they named is NOT_FOUND, not its workspace.
+fn hide_workspace(error: SignalsError, resource: &'static str, id: uuid::Uuid) -> ApiError {
+    match error {
+        SignalsError::NotFound { .. } => SignalsError::not_found(resource, id).into(),
+        other => other.into(),
+    }
+}
+
+/// The changes an UpdateProject request asks for.
+fn project_changes(
+    input: &pb::Project,
+    mask: Option<prost_types::FieldMask>,
+) -> ApiResult<ProjectChanges> {
+    let paths = mask.map(|m| m.paths).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(ApiError::invalid_field(
+            "update_mask",
+            "must name the fields to change: name, description, status",
+        ));
+    }
+    let mut changes = ProjectChanges::default();
+    let mut violations = Violations::new();
+    for path in &paths {
+        match path.as_str() {
+            "name" => {
+                changes.name =
+                    violations.check("project.name", required_text(&input.name, NAME_MAX));
+            }
+            "description" => {
+                changes.description = violations.check(
+                    "project.description",
+                    bounded_text(&input.description, DESCRIPTION_MAX),
+                );
+            }
+            "status" => match ProjectStatus::from_proto(input.status) {
+                Ok(Some(status)) => changes.status = Some(status),
+                Ok(None) => violations.add("project.status", "is required when masked"),
+                Err(why) => violations.add("project.status", why),
+            },
+            other => violations.add(
+                "update_mask",
+                format!(
+                    "{} cannot be updated; paths: name, description, status",
+                    crate::text::quote(other)
+                ),
+            ),
+        }
+    }
+    violations.finish()?;
+    Ok(changes)
+}
