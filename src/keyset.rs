@@ -62,6 +62,18 @@ impl<'de> Deserialize<'de> for KeyTime {
     }
 }
 
+/// A rank from a page token, refused unless it is a finite number (a NaN
+/// or an infinity would page nowhere): `#[serde(deserialize_with)]` for
+/// the rank of a relevance order.
+pub fn finite_f32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    let rank = f32::deserialize(deserializer)?;
+    if rank.is_finite() {
+        Ok(rank)
+    } else {
+        Err(serde::de::Error::custom("rank is not finite"))
+    }
+}
+
 /// Which way a keyset list runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

@@ -52,6 +52,38 @@ pub fn bounded_text(raw: &str, max: usize) -> Result<String, String> {
     }
 }
 
+/// A full-text search query in `websearch_to_tsquery` syntax: at most 200
+/// characters; blank means none.
+///
+/// A `-` negates only the word or quoted phrase right after it; any other
+/// `-` (runs of them, or one before a space) is dropped, because each
+/// becomes a nested NOT and 60 of them overflow PostgreSQL's tsquery stack
+/// ("tsquery stack too small"). What remains reads as the caller meant it.
+pub fn search_query(raw: &str) -> Result<Option<String>, String> {
+    let text = raw.trim();
+    let len = text.chars().count();
+    if len > 200 {
+        return Err(format!("must be at most 200 characters, not {len}"));
+    }
+    storable(text)?;
+    let mut query = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut previous = ' ';
+    while let Some(c) = chars.next() {
+        let negates = |next: Option<&char>| next.is_some_and(|n| n.is_alphanumeric() || *n == '"');
+        let kept = if c == '-' {
+            // Inside a word (`e-mail`) it joins; before a word it negates.
+            previous.is_alphanumeric() || (previous != '-' && negates(chars.peek()))
+        } else {
+            true
+        };
+        query.push(if kept { c } else { ' ' });
+        previous = c;
+    }
+    let query = query.trim();
+    Ok((!query.is_empty()).then(|| query.to_owned()))
+}
+
 /// `raw` quoted for an error message: in full when short, otherwise its
 /// first [`QUOTE_MAX_CHARS`] characters and its length.
 pub fn quote(raw: &str) -> String {
@@ -83,8 +115,9 @@ mod tests {
     }
 
     mod properties {
+        use super::super::search_query;
         use super::super::*;
-        use crate::registry::fields::{BoundedText, search_query};
+        use crate::registry::fields::BoundedText;
         use proptest::prelude::*;
 
         proptest! {

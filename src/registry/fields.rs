@@ -161,38 +161,6 @@ pub fn tool_name(raw: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// A full-text search query in `websearch_to_tsquery` syntax: at most 200
-/// characters; blank means none.
-///
-/// A `-` negates only the word or quoted phrase right after it; any other
-/// `-` (runs of them, or one before a space) is dropped, because each
-/// becomes a nested NOT and 60 of them overflow PostgreSQL's tsquery stack
-/// ("tsquery stack too small"). What remains reads as the caller meant it.
-pub fn search_query(raw: &str) -> Result<Option<String>, String> {
-    let text = raw.trim();
-    let len = text.chars().count();
-    if len > 200 {
-        return Err(format!("must be at most 200 characters, not {len}"));
-    }
-    crate::text::storable(text)?;
-    let mut query = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut previous = ' ';
-    while let Some(c) = chars.next() {
-        let negates = |next: Option<&char>| next.is_some_and(|n| n.is_alphanumeric() || *n == '"');
-        let kept = if c == '-' {
-            // Inside a word (`e-mail`) it joins; before a word it negates.
-            previous.is_alphanumeric() || (previous != '-' && negates(chars.peek()))
-        } else {
-            true
-        };
-        query.push(if kept { c } else { ' ' });
-        previous = c;
-    }
-    let query = query.trim();
-    Ok((!query.is_empty()).then(|| query.to_owned()))
-}
-
 /// A MIME type such as `text/markdown` or `application/json; charset=utf-8`:
 /// required, at most 200 characters, `type/subtype` with optional
 /// parameters. Stored lowercased up to the parameters.
@@ -289,6 +257,7 @@ mod tests {
 
     #[test]
     fn search_queries_keep_negation_but_not_runs_of_dashes() {
+        use crate::text::search_query;
         assert_eq!(search_query("  "), Ok(None));
         assert_eq!(search_query("pdf -docx"), Ok(Some("pdf -docx".to_owned())));
         assert_eq!(search_query("e-mail"), Ok(Some("e-mail".to_owned())));

@@ -41,3 +41,19 @@ pub async fn authorize(
     }
     Ok(Access { workspace, role })
 }
+
+/// [`authorize`] for `resource` `id` inside workspace `workspace`: a
+/// caller who may not see the workspace gets NOT_FOUND for the thing they
+/// named, not for a workspace they never mentioned.
+pub async fn authorize_within(
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    user: &UserId,
+    needed: Power,
+    (resource, id): (&'static str, Uuid),
+) -> SignalsResult<Access> {
+    match authorize(conn, workspace, user, needed, false).await {
+        Err(SignalsError::NotFound { .. }) => Err(SignalsError::not_found(resource, id)),
+        other => other,
+    }
+}

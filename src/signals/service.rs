@@ -1,10 +1,9 @@
 //! The `atelier.signals.v1.Signals` trait impl: each method only forwards
-//! to its handler in [`super::rpc`]. Methods not written here answer
-//! UNIMPLEMENTED (tonic's generated default).
+//! to its handler in [`super::rpc`].
 
 use tonic::{Request, Response, Status};
 
-use super::rpc::{members, projects, workspaces};
+use super::rpc::{links, members, projects, signals, workspaces};
 use crate::proto::signals as pb;
 use crate::proto::signals::signals_server::Signals as SignalsRpc;
 use crate::rpc;
@@ -134,6 +133,121 @@ impl SignalsRpc for SignalsService {
     ) -> Result<Response<pb::DeleteProjectResponse>, Status> {
         rpc::for_user(request, |user, req| {
             projects::delete(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn create_signal(
+        &self,
+        request: Request<pb::CreateSignalRequest>,
+    ) -> Result<Response<pb::CreateSignalResponse>, Status> {
+        rpc::for_user(request, |user, req| signals::create(&self.state, user, req)).await
+    }
+
+    async fn batch_create_signals(
+        &self,
+        request: Request<pb::BatchCreateSignalsRequest>,
+    ) -> Result<Response<pb::BatchCreateSignalsResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            signals::batch_create(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn get_signal(
+        &self,
+        request: Request<pb::GetSignalRequest>,
+    ) -> Result<Response<pb::GetSignalResponse>, Status> {
+        rpc::for_user(request, |user, req| signals::get(&self.state, user, req)).await
+    }
+
+    async fn list_signals(
+        &self,
+        request: Request<pb::ListSignalsRequest>,
+    ) -> Result<Response<pb::ListSignalsResponse>, Status> {
+        rpc::for_user(request, |user, req| signals::list(&self.state, user, req)).await
+    }
+
+    async fn update_signal(
+        &self,
+        request: Request<pb::UpdateSignalRequest>,
+    ) -> Result<Response<pb::UpdateSignalResponse>, Status> {
+        rpc::for_user(request, |user, req| signals::update(&self.state, user, req)).await
+    }
+
+    async fn delete_signal(
+        &self,
+        request: Request<pb::DeleteSignalRequest>,
+    ) -> Result<Response<pb::DeleteSignalResponse>, Status> {
+        rpc::for_user(request, |user, req| signals::delete(&self.state, user, req)).await
+    }
+
+    async fn link_signal_to_project(
+        &self,
+        request: Request<pb::LinkSignalToProjectRequest>,
+    ) -> Result<Response<pb::LinkSignalToProjectResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            links::link_project(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn unlink_signal_from_project(
+        &self,
+        request: Request<pb::UnlinkSignalFromProjectRequest>,
+    ) -> Result<Response<pb::UnlinkSignalFromProjectResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            links::unlink_project(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn link_signal_to_persona(
+        &self,
+        request: Request<pb::LinkSignalToPersonaRequest>,
+    ) -> Result<Response<pb::LinkSignalToPersonaResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            links::link_persona(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn unlink_signal_from_persona(
+        &self,
+        request: Request<pb::UnlinkSignalFromPersonaRequest>,
+    ) -> Result<Response<pb::UnlinkSignalFromPersonaResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            links::unlink_persona(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn list_signal_links(
+        &self,
+        request: Request<pb::ListSignalLinksRequest>,
+    ) -> Result<Response<pb::ListSignalLinksResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            links::list_signal_links(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn list_project_signals(
+        &self,
+        request: Request<pb::ListProjectSignalsRequest>,
+    ) -> Result<Response<pb::ListProjectSignalsResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            links::list_project_signals(&self.state, user, req)
+        })
+        .await
+    }
+
+    async fn list_persona_signals(
+        &self,
+        request: Request<pb::ListPersonaSignalsRequest>,
+    ) -> Result<Response<pb::ListPersonaSignalsResponse>, Status> {
+        rpc::for_user(request, |user, req| {
+            links::list_persona_signals(&self.state, user, req)
         })
         .await
     }

@@ -78,7 +78,7 @@ pub async fn list(
                 .map_err(str::to_owned),
         ),
     };
-    let query = field("query", fields::search_query(&req.query));
+    let query = field("query", crate::text::search_query(&req.query));
     let searching = matches!(query, Ok(Some(_)));
     let (_, category, author_id, query, order) = (
         field(

@@ -64,7 +64,7 @@ pub struct SkillFilter {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct SkillKey {
     /// Relevance rank.
-    #[serde(deserialize_with = "finite_rank")]
+    #[serde(deserialize_with = "crate::keyset::finite_f32")]
     pub rank: f32,
     /// total_uses.
     pub uses: i64,
@@ -76,17 +76,6 @@ pub struct SkillKey {
     pub created: KeyTime,
     /// The id, which breaks every tie.
     pub id: Uuid,
-}
-
-/// A rank from a page token, refused unless it is a finite number (a NaN
-/// or an infinity would page nowhere).
-fn finite_rank<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
-    let rank = f32::deserialize(deserializer)?;
-    if rank.is_finite() {
-        Ok(rank)
-    } else {
-        Err(serde::de::Error::custom("rank is not finite"))
-    }
 }
 
 /// A skill with its relevance rank (0 when not searching).

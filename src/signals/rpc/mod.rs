@@ -3,8 +3,10 @@
 //! (`access`), run one transaction through the store, map the result to
 //! proto.
 
+pub mod links;
 pub mod members;
 pub mod projects;
+pub mod signals;
 pub mod workspaces;
 
 use tonic::Code;

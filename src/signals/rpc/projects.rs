@@ -10,9 +10,8 @@ use crate::ids::id_field;
 use crate::pagination;
 use crate::proto::signals as pb;
 use crate::roles::Power;
-use crate::signals::access::authorize;
+use crate::signals::access::{authorize, authorize_within};
 use crate::signals::convert::project_to_proto;
-use crate::signals::error::SignalsError;
 use crate::signals::fields::{DESCRIPTION_MAX, NAME_MAX, ProjectStatus};
 use crate::signals::store::projects::{self, NewProject, ProjectChanges};
 use crate::state::AppState;
@@ -52,9 +51,14 @@ pub async fn get(
     let id = id_field("id", &req.id)?;
     let mut conn = state.conn().await?;
     let project = projects::find(&mut conn, id, false).await?;
-    authorize(&mut conn, project.workspace_id, &user, Power::Read, false)
-        .await
-        .map_err(|e| hide_workspace(e, "project", id))?;
+    authorize_within(
+        &mut conn,
+        project.workspace_id,
+        &user,
+        Power::Read,
+        ("project", id),
+    )
+    .await?;
     Ok(pb::GetProjectResponse {
         project: Some(project_to_proto(project)),
     })
@@ -107,9 +111,14 @@ pub async fn update(
     let project = conn
         .transaction(async |conn| {
             let project = projects::find(conn, id, true).await?;
-            authorize(conn, project.workspace_id, &user, Power::Edit, false)
-                .await
-                .map_err(|e| hide_workspace(e, "project", id))?;
+            authorize_within(
+                conn,
+                project.workspace_id,
+                &user,
+                Power::Edit,
+                ("project", id),
+            )
+            .await?;
             project.ensure_etag(&input.etag)?;
             ApiResult::Ok(projects::update(conn, &project, changes).await?)
         })
@@ -128,23 +137,19 @@ pub async fn delete(
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
         let project = projects::find(conn, id, true).await?;
-        authorize(conn, project.workspace_id, &user, Power::Edit, false)
-            .await
-            .map_err(|e| hide_workspace(e, "project", id))?;
+        authorize_within(
+            conn,
+            project.workspace_id,
+            &user,
+            Power::Edit,
+            ("project", id),
+        )
+        .await?;
         project.ensure_etag(&req.etag)?;
         ApiResult::Ok(projects::delete(conn, id).await?)
     })
     .await?;
     Ok(pb::DeleteProjectResponse {})
-}
-
-/// A caller who may not see the workspace learns nothing about it: the
-/// thing they named is NOT_FOUND, not its workspace.
-fn hide_workspace(error: SignalsError, resource: &'static str, id: uuid::Uuid) -> ApiError {
-    match error {
-        SignalsError::NotFound { .. } => SignalsError::not_found(resource, id).into(),
-        other => other.into(),
-    }
 }
 
 /// The changes an UpdateProject request asks for.

@@ -2,5 +2,7 @@
 //! connection (inside the caller's transaction) and return rows.
 
 pub mod counts;
+pub mod links;
 pub mod projects;
+pub mod signals;
 pub mod workspaces;

@@ -1,0 +1,518 @@
+//! Signals: idempotent ingestion, reads, the filtered and searched list,
+//! triage updates and deletion. A change that can move a project's counts
+//! (severity of a linked signal, deletion of one) enqueues their recount in
+//! the same transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Float, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::counts;
+use crate::db::rows::SingleRow as _;
+use crate::keyset::KeyTime;
+use crate::schema::{signal_projects, signals, workspaces};
+use crate::signals::error::{SignalsError, SignalsResult};
+use crate::signals::fields::{Frequency, Severity, SignalStatus, Source};
+use crate::signals::store::workspaces::next_update_time;
+
+/// A stored signal (every column but the search document).
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = signals, check_for_backend(diesel::pg::Pg))]
+pub struct Signal {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub verbatim: String,
+    pub interpretation: String,
+    pub severity: Option<Severity>,
+    pub frequency: Option<Frequency>,
+    pub user_segment: String,
+    pub source: Source,
+    pub source_ref: Option<String>,
+    pub source_metadata: serde_json::Value,
+    pub status: SignalStatus,
+    pub embedding: Option<Vec<f32>>,
+    pub embedding_dimension: Option<i32>,
+    pub ai_classification: Option<serde_json::Value>,
+    pub inbox_item_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+impl Signal {
+    /// Moves on every change.
+    pub fn etag(&self) -> String {
+        crate::etag::of(self.updated_at)
+    }
+
+    /// Fails when the caller sent an etag that no longer matches.
+    pub fn ensure_etag(&self, etag: &str) -> SignalsResult<()> {
+        Ok(crate::etag::ensure_matches(
+            etag,
+            self.updated_at,
+            format_args!("signal {}", self.id),
+        )?)
+    }
+}
+
+/// A signal to store, checked.
+#[derive(Debug, Clone)]
+pub struct NewSignal {
+    pub verbatim: String,
+    pub interpretation: String,
+    pub severity: Option<Severity>,
+    pub frequency: Option<Frequency>,
+    pub user_segment: String,
+    pub source: Source,
+    pub source_ref: Option<String>,
+    pub source_metadata: serde_json::Value,
+    pub embedding: Option<Vec<f32>>,
+    pub ai_classification: Option<serde_json::Value>,
+    pub inbox_item_id: Option<String>,
+    /// Where this input sits in the request, for error details (`signal.`
+    /// or `signals[3].`).
+    pub field_prefix: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = signals, check_for_backend(diesel::pg::Pg))]
+struct SignalRow<'a> {
+    id: Uuid,
+    workspace_id: Uuid,
+    verbatim: &'a str,
+    interpretation: &'a str,
+    severity: Option<Severity>,
+    frequency: Option<Frequency>,
+    user_segment: &'a str,
+    source: Source,
+    source_ref: Option<&'a str>,
+    source_metadata: &'a serde_json::Value,
+    embedding: Option<&'a Vec<f32>>,
+    embedding_dimension: Option<i32>,
+    ai_classification: Option<&'a serde_json::Value>,
+    inbox_item_id: Option<&'a str>,
+    processed_at: Option<DateTime<Utc>>,
+}
+
+/// The dimension of `embedding`, checked against (or, for the workspace's
+/// first embedding, recorded as) the workspace's.
+pub async fn check_dimension(
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    embedding: &[f32],
+    field: &str,
+) -> SignalsResult<i32> {
+    let given = i32::try_from(embedding.len()).unwrap_or(i32::MAX);
+    let recorded: Option<i32> = workspaces::table
+        .find(workspace)
+        .select(workspaces::embedding_dimension)
+        .load(conn)
+        .await
+        .single()?;
+    let expected = match recorded {
+        Some(expected) => expected,
+        None => {
+            // The first: record it, unless a concurrent first won the race.
+            diesel::update(workspaces::table.find(workspace))
+                .filter(workspaces::embedding_dimension.is_null())
+                .set(workspaces::embedding_dimension.eq(given))
+                .execute(conn)
+                .await?;
+            workspaces::table
+                .find(workspace)
+                .select(workspaces::embedding_dimension)
+                .load::<Option<i32>>(conn)
+                .await
+                .single()?
+                .unwrap_or(given)
+        }
+    };
+    if expected == given {
+        Ok(given)
+    } else {
+        Err(SignalsError::EmbeddingDimension {
+            workspace,
+            expected,
+            given,
+            field: field.to_owned(),
+        })
+    }
+}
+
+/// Stores `new` in `workspace`, or, when the workspace already has a
+/// signal with the same source and `source_ref`, returns that one (a
+/// retried delivery) and changes nothing.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    new: &NewSignal,
+) -> SignalsResult<Signal> {
+    let dimension = match &new.embedding {
+        Some(embedding) => {
+            let field = format!("{}embedding", new.field_prefix);
+            Some(check_dimension(conn, workspace, embedding, &field).await?)
+        }
+        None => None,
+    };
+    let processed = new.embedding.is_some() || new.ai_classification.is_some();
+    let row = SignalRow {
+        id: Uuid::now_v7(),
+        workspace_id: workspace,
+        verbatim: &new.verbatim,
+        interpretation: &new.interpretation,
+        severity: new.severity,
+        frequency: new.frequency,
+        user_segment: &new.user_segment,
+        source: new.source,
+        source_ref: new.source_ref.as_deref(),
+        source_metadata: &new.source_metadata,
+        embedding: new.embedding.as_ref(),
+        embedding_dimension: dimension,
+        ai_classification: new.ai_classification.as_ref(),
+        inbox_item_id: new.inbox_item_id.as_deref(),
+        processed_at: processed.then(Utc::now),
+    };
+    let inserted = diesel::insert_into(signals::table)
+        .values(&row)
+        .on_conflict((signals::workspace_id, signals::source, signals::source_ref))
+        .filter_target(signals::source_ref.is_not_null())
+        .do_nothing()
+        .returning(Signal::as_returning())
+        .load(conn)
+        .await
+        .single_optional()?;
+    match inserted {
+        Some(signal) => Ok(signal),
+        // Only the ingestion key can have conflicted: a retry.
+        None => Ok(signals::table
+            .filter(signals::workspace_id.eq(workspace))
+            .filter(signals::source.eq(new.source))
+            .filter(signals::source_ref.eq(new.source_ref.as_deref()))
+            .select(Signal::as_select())
+            .load(conn)
+            .await
+            .single()?),
+    }
+}
+
+/// The signal `id` (locked for the transaction when `lock`).
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> SignalsResult<Signal> {
+    let query = signals::table.find(id).select(Signal::as_select());
+    let found = if lock {
+        query.for_update().load(conn).await.single_optional()?
+    } else {
+        query.load(conn).await.single_optional()?
+    };
+    found.ok_or_else(|| SignalsError::not_found("signal", id))
+}
+
+/// The projects `signal` is linked to.
+pub async fn linked_projects(
+    conn: &mut AsyncPgConnection,
+    signal: Uuid,
+) -> SignalsResult<Vec<Uuid>> {
+    Ok(signal_projects::table
+        .filter(signal_projects::signal_id.eq(signal))
+        .select(signal_projects::project_id)
+        .load(conn)
+        .await?)
+}
+
+/// What UpdateSignal changes; `None` keeps a field, `Some(None)` clears a
+/// nullable one.
+#[derive(Debug, Default)]
+pub struct SignalChanges {
+    pub interpretation: Option<String>,
+    pub severity: Option<Option<Severity>>,
+    pub frequency: Option<Option<Frequency>>,
+    pub user_segment: Option<String>,
+    pub status: Option<SignalStatus>,
+    pub embedding: Option<Option<Vec<f32>>>,
+    pub ai_classification: Option<Option<serde_json::Value>>,
+    pub source_metadata: Option<serde_json::Value>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = signals, check_for_backend(diesel::pg::Pg))]
+struct SignalChangeset {
+    interpretation: Option<String>,
+    severity: Option<Option<Severity>>,
+    frequency: Option<Option<Frequency>>,
+    user_segment: Option<String>,
+    status: Option<SignalStatus>,
+    embedding: Option<Option<Vec<f32>>>,
+    embedding_dimension: Option<Option<i32>>,
+    ai_classification: Option<Option<serde_json::Value>>,
+    source_metadata: Option<serde_json::Value>,
+    processed_at: Option<Option<DateTime<Utc>>>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Applies `changes` to the (locked) `signal`: refuses status moves the
+/// triage does not allow (the current status again is a no-op), checks an
+/// embedding's dimension, stamps `processed_at` when an embedding or a
+/// classification is written, and asks for the linked projects' recount
+/// when the severity changes.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    signal: &Signal,
+    changes: SignalChanges,
+) -> SignalsResult<Signal> {
+    if let Some(next) = changes.status
+        && next != signal.status
+        && !signal.status.allowed_next().contains(&next)
+    {
+        return Err(SignalsError::InvalidTransition {
+            from: signal.status,
+            to: next,
+        });
+    }
+    let dimension = match &changes.embedding {
+        Some(Some(embedding)) => Some(Some(
+            check_dimension(conn, signal.workspace_id, embedding, "signal.embedding").await?,
+        )),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let processed = (changes.embedding.as_ref().is_some_and(Option::is_some)
+        || changes
+            .ai_classification
+            .as_ref()
+            .is_some_and(Option::is_some))
+    .then(|| Some(Utc::now()));
+    let severity_moves = changes
+        .severity
+        .is_some_and(|severity| severity != signal.severity);
+    let updated = diesel::update(signals::table.find(signal.id))
+        .set(SignalChangeset {
+            interpretation: changes.interpretation,
+            severity: changes.severity,
+            frequency: changes.frequency,
+            user_segment: changes.user_segment,
+            status: changes.status,
+            embedding: changes.embedding,
+            embedding_dimension: dimension,
+            ai_classification: changes.ai_classification,
+            source_metadata: changes.source_metadata,
+            processed_at: processed,
+            updated_at: next_update_time(signal.updated_at),
+        })
+        .returning(Signal::as_returning())
+        .load(conn)
+        .await
+        .single()?;
+    if severity_moves {
+        let projects = linked_projects(conn, signal.id).await?;
+        counts::enqueue_recount(conn, &projects).await?;
+    }
+    Ok(updated)
+}
+
+/// Sets `signal`'s status to `status` (a link's side effect).
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    signal: &Signal,
+    status: SignalStatus,
+) -> SignalsResult<Signal> {
+    Ok(diesel::update(signals::table.find(signal.id))
+        .set((
+            signals::status.eq(status),
+            signals::updated_at.eq(next_update_time(signal.updated_at)),
+        ))
+        .returning(Signal::as_returning())
+        .load(conn)
+        .await
+        .single()?)
+}
+
+/// Deletes a signal and its links, and asks for the recount of the
+/// projects it was linked to.
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> SignalsResult<()> {
+    let projects = linked_projects(conn, id).await?;
+    diesel::delete(signals::table.find(id))
+        .execute(conn)
+        .await?;
+    counts::enqueue_recount(conn, &projects).await?;
+    Ok(())
+}
+
+/// The order of a signal listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalOrder {
+    /// Newest first.
+    Newest,
+    /// Best full-text match first (needs a query).
+    Relevance,
+}
+
+impl SignalOrder {
+    /// A stable name, part of page tokens.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Relevance => "relevance",
+        }
+    }
+}
+
+/// What to list; every filter set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct SignalFilter {
+    pub status: Option<SignalStatus>,
+    pub source: Option<Source>,
+    pub severity: Option<Severity>,
+    pub project_id: Option<Uuid>,
+    pub persona_id: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub query: Option<String>,
+}
+
+/// Where a page of signals continues: after the row with this rank (0 in
+/// newest order), creation time and id.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct SignalKey {
+    #[serde(deserialize_with = "crate::keyset::finite_f32")]
+    pub rank: f32,
+    pub created: KeyTime,
+    pub id: Uuid,
+}
+
+/// A signal with its relevance rank (0 when not searching).
+#[derive(Debug, QueryableByName)]
+pub struct RankedSignal {
+    #[diesel(embed)]
+    pub signal: Signal,
+    #[diesel(sql_type = Float)]
+    pub rank: f32,
+}
+
+impl RankedSignal {
+    /// The key to continue after this row.
+    pub fn key(&self) -> SignalKey {
+        SignalKey {
+            rank: self.rank,
+            created: KeyTime::of(self.signal.created_at),
+            id: self.signal.id,
+        }
+    }
+}
+
+/// The statement of one order. Parameters: $1 workspace, $2 status,
+/// $3 source, $4 severity, $5 project, $6 persona, $7 created at or after,
+/// $8 created before, $9 query, $10 whether a cursor follows, $11 rank,
+/// $12 created, $13 id, $14 limit. Absent filters are NULL, which
+/// PostgreSQL folds away when it plans for the actual parameters.
+macro_rules! signal_statement {
+    ($rank:literal, $cursor:literal, $order:literal) => {
+        concat!(
+            "SELECT s.id, s.workspace_id, s.verbatim, s.interpretation, s.severity, s.frequency, \
+                    s.user_segment, s.source, s.source_ref, s.source_metadata, s.status, \
+                    s.embedding, s.embedding_dimension, s.ai_classification, s.inbox_item_id, \
+                    s.created_at, s.updated_at, s.processed_at, ",
+            $rank,
+            " AS rank FROM signals s \
+             WHERE s.workspace_id = $1 \
+               AND ($2::text IS NULL OR s.status = $2) \
+               AND ($3::text IS NULL OR s.source = $3) \
+               AND ($4::text IS NULL OR s.severity = $4) \
+               AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM signal_projects l \
+                    WHERE l.workspace_id = s.workspace_id AND l.signal_id = s.id AND l.project_id = $5)) \
+               AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM signal_personas p \
+                    WHERE p.workspace_id = s.workspace_id AND p.signal_id = s.id AND p.persona_id = $6)) \
+               AND ($7::timestamptz IS NULL OR s.created_at >= $7) \
+               AND ($8::timestamptz IS NULL OR s.created_at < $8) \
+               AND ($9::text IS NULL OR s.search_document @@ websearch_to_tsquery('english', $9)) \
+               AND (NOT $10 OR ",
+            $cursor,
+            ") ORDER BY ",
+            $order,
+            " LIMIT $14"
+        )
+    };
+}
+
+/// The SQL of a listing in `order` (public for the query-plan test).
+pub fn statement(order: SignalOrder) -> &'static str {
+    match order {
+        SignalOrder::Newest => signal_statement!(
+            "0::real",
+            "(s.created_at, s.id) < ($12, $13)",
+            "s.created_at DESC, s.id DESC"
+        ),
+        SignalOrder::Relevance => signal_statement!(
+            "ts_rank_cd(s.search_document, websearch_to_tsquery('english', $9))",
+            "(ts_rank_cd(s.search_document, websearch_to_tsquery('english', $9)), s.id) < ($11, $13)",
+            "rank DESC, s.id DESC"
+        ),
+    }
+}
+
+/// Up to `limit` signals of `workspace` matching `filter` in `order`,
+/// after `after`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    filter: &SignalFilter,
+    order: SignalOrder,
+    after: Option<SignalKey>,
+    limit: i64,
+) -> SignalsResult<Vec<RankedSignal>> {
+    Ok(bound(statement(order), workspace, filter, after, limit)
+        .load(conn)
+        .await?)
+}
+
+/// The query plan PostgreSQL picks for a listing, one line per row of
+/// `EXPLAIN` (for checking that an index serves every listing).
+pub async fn explain(
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    filter: &SignalFilter,
+    order: SignalOrder,
+    after: Option<SignalKey>,
+) -> SignalsResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let sql = format!("EXPLAIN {}", statement(order));
+    let lines: Vec<PlanLine> = bound(&sql, workspace, filter, after, 50).load(conn).await?;
+    Ok(lines.into_iter().map(|l| l.line).collect())
+}
+
+/// `sql` (a listing statement) with every parameter bound.
+fn bound(
+    sql: &str,
+    workspace: Uuid,
+    filter: &SignalFilter,
+    after: Option<SignalKey>,
+    limit: i64,
+) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>
+{
+    let cursor = after.unwrap_or(SignalKey {
+        rank: 0.0,
+        created: KeyTime::of(DateTime::UNIX_EPOCH),
+        id: Uuid::nil(),
+    });
+    diesel::sql_query(sql.to_owned())
+        .into_boxed()
+        .bind::<SqlUuid, _>(workspace)
+        .bind::<Nullable<Text>, _>(filter.status)
+        .bind::<Nullable<Text>, _>(filter.source)
+        .bind::<Nullable<Text>, _>(filter.severity)
+        .bind::<Nullable<SqlUuid>, _>(filter.project_id)
+        .bind::<Nullable<Text>, _>(filter.persona_id.clone())
+        .bind::<Nullable<Timestamptz>, _>(filter.created_after)
+        .bind::<Nullable<Timestamptz>, _>(filter.created_before)
+        .bind::<Nullable<Text>, _>(filter.query.clone())
+        .bind::<Bool, _>(after.is_some())
+        .bind::<Float, _>(cursor.rank)
+        .bind::<Timestamptz, _>(cursor.created.at())
+        .bind::<SqlUuid, _>(cursor.id)
+        .bind::<BigInt, _>(limit)
+}
