@@ -20,5 +20,6 @@ mod schema;
 mod self_healing;
 mod server_lifecycle;
 mod signals;
+mod signals_triage;
 mod workshop;
 mod workshop_paging;
