@@ -20,6 +20,8 @@ mod schema;
 mod self_healing;
 mod server_lifecycle;
 mod signals;
+mod signals_listing;
+mod signals_permissions;
 mod signals_triage;
 mod workshop;
 mod workshop_paging;
