@@ -19,6 +19,8 @@ fn the_benchmark_runs_end_to_end_with_tiny_sizes() {
         "1. Drain rate",
         "atelier worker x1",
         "atelier worker x2",
+        "1b. Signals drain",
+        "counts exact after every run",
         "2. Hot row",
         "synchronous counter (baseline)",
         "counts exact in both",

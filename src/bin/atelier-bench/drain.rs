@@ -179,7 +179,7 @@ fn drain_statement(batch_size: u32) -> String {
     )
 }
 
-fn run_pgbench(
+pub fn run_pgbench(
     pgbench: &Path,
     script: &Path,
     database_url: &str,
@@ -214,7 +214,7 @@ fn run_pgbench(
 
 /// Drains the queue with `workers` concurrent workers, each running the
 /// worker's batch step until it finds nothing to claim.
-async fn drain_with_workers(
+pub async fn drain_with_workers(
     state: &AppState,
     config: &WorkerConfig,
     workers: usize,

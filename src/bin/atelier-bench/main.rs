@@ -4,6 +4,8 @@
 //!
 //! 1. drain rate: queued usage events applied per second by 1 and 2
 //!    workers, beside pgbench draining the same queue with one statement;
+//!    1b. the same for Signals' project recounts (`project.counts_changed`),
+//!    beside pgbench claiming and recounting in one statement;
 //! 2. hot row: 64 clients calling RecordUsage on one skill, outbox design
 //!    against the synchronous-counter baseline;
 //! 3. staleness: at half the maximum RecordUsage rate, the delay from a
@@ -20,6 +22,7 @@
 
 mod drain;
 mod hot_row;
+mod signals_drain;
 mod soak;
 mod support;
 mod verification;
@@ -99,6 +102,8 @@ struct Args {
 enum Benchmark {
     /// 1. drain rate.
     Drain,
+    /// 1b. the Signals project-count drain rate.
+    SignalsDrain,
     /// 2. hot row and 3. staleness (it runs at half the hot-row rate).
     HotRow,
     /// 4. verification speed.
@@ -203,6 +208,9 @@ async fn run_all(
     if args.runs(Benchmark::Drain) {
         drain_benchmark(args, &state, database_url, work_dir).await?;
     }
+    if args.runs(Benchmark::SignalsDrain) {
+        signals_drain_benchmark(args, &state, database_url, work_dir).await?;
+    }
     if args.runs(Benchmark::HotRow) {
         hot_row_benchmarks(args, &state, database_url, work_dir).await?;
     }
@@ -297,6 +305,40 @@ async fn drain_benchmark(
         "   goal: >= 100,000 events/s and >= 0.5 of PostgreSQL alone: {}",
         support::verdict(met)
     );
+    Ok(())
+}
+
+/// Runs the Signals drain: project recount events, coalesced per project.
+async fn signals_drain_benchmark(
+    args: &Args,
+    state: &AppState,
+    database_url: &str,
+    work_dir: &Path,
+) -> anyhow::Result<()> {
+    let plan = drain::DrainPlan {
+        events: args.events,
+        skills: 0,
+        zipf_exponent: args.zipf_exponent,
+        batch_size: args.batch_size,
+    };
+    println!(
+        "\n1b. Signals drain: {} queued project.counts_changed events over 200 projects \
+         (5,000 signals, 2 links each; Zipf s={}), batches of {}",
+        plan.events, plan.zipf_exponent, plan.batch_size
+    );
+    let runs = signals_drain::run(state, database_url, work_dir, &plan).await?;
+    for run in &runs {
+        let mut line = format!("   {:<42} {:>10.0} events/s", run.label, run.events_per_sec);
+        let alone = runs
+            .iter()
+            .find(|r| r.label.starts_with("PostgreSQL") && r.clients == run.clients);
+        if let Some(alone) = alone.filter(|_| !run.label.starts_with("PostgreSQL")) {
+            let ratio = run.events_per_sec / alone.events_per_sec;
+            line.push_str(&format!("  = {ratio:.2} of PostgreSQL alone"));
+        }
+        println!("{line}");
+    }
+    println!("   counts exact after every run (recounted from the links)");
     Ok(())
 }
 
