@@ -37,6 +37,8 @@ def strip(text: str) -> str:
     """Removes comments, string literals and #[cfg(test)] items."""
     text = re.sub(r"//[^\n]*", "", text)
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    # Char literals first: '"' would otherwise open a string.
+    text = re.sub(r"'(?:\\[^'\n]+|[^'\\\n])'", "' '", text)
     text = re.sub(r'r#*"(?:.|\n)*?"#*', '""', text)
     text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
     out, i = [], 0

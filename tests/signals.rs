@@ -2,11 +2,12 @@
 //! their members and projects.
 
 use atelier::proto::signals::{
-    AddWorkspaceMemberRequest, CreateProjectRequest, CreateWorkspaceRequest, DeleteProjectRequest,
-    DeleteWorkspaceRequest, GetProjectRequest, GetWorkspaceRequest, ListProjectsRequest,
+    AddWorkspaceMemberRequest, CreateProjectRequest, CreateSignalRequest, CreateWorkspaceRequest,
+    DeleteProjectRequest, DeleteWorkspaceRequest, GetProjectRequest, GetWorkspaceRequest,
+    LinkSignalToPersonaRequest, LinkSignalToProjectRequest, ListProjectsRequest,
     ListWorkspaceMembersRequest, ListWorkspacesRequest, Project, ProjectStatus,
-    RemoveWorkspaceMemberRequest, UpdateProjectRequest, UpdateWorkspaceMemberRequest,
-    UpdateWorkspaceRequest, Workspace,
+    RemoveWorkspaceMemberRequest, SignalInput, Source, UpdateProjectRequest,
+    UpdateWorkspaceMemberRequest, UpdateWorkspaceRequest, Workspace,
 };
 use tonic::Code;
 
@@ -139,10 +140,49 @@ async fn a_workspace_belongs_to_its_members_only_and_its_owners_rename_it() {
         (Code::FailedPrecondition, "ETAG_MISMATCH")
     );
 
-    // Deleting takes every member and project with it.
-    project(&app, "ada", &w, "Onboarding")
+    // Deleting takes every member, project, signal and link with it.
+    let p = project(&app, "ada", &w, "Onboarding")
         .await
         .expect("project");
+    let s = c
+        .create_signal(as_user(
+            "ada",
+            CreateSignalRequest {
+                workspace_id: w.id.clone(),
+                signal: Some(SignalInput {
+                    verbatim: "Onboarding takes a week".to_owned(),
+                    source: Source::Interview.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("signal")
+        .into_inner()
+        .signal
+        .expect("signal");
+    c.link_signal_to_project(as_user(
+        "ada",
+        LinkSignalToProjectRequest {
+            signal_id: s.id.clone(),
+            project_id: p.id.clone(),
+            link_reason: String::new(),
+            confidence: None,
+        },
+    ))
+    .await
+    .expect("project link");
+    c.link_signal_to_persona(as_user(
+        "ada",
+        LinkSignalToPersonaRequest {
+            signal_id: s.id.clone(),
+            persona_id: "new-hire".to_owned(),
+            link_reason: String::new(),
+            confidence: None,
+        },
+    ))
+    .await
+    .expect("persona link");
     c.delete_workspace(as_user(
         "ada",
         DeleteWorkspaceRequest {
@@ -156,6 +196,9 @@ async fn a_workspace_belongs_to_its_members_only_and_its_owners_rename_it() {
         ("workspaces", "id"),
         ("workspace_members", "workspace_id"),
         ("projects", "workspace_id"),
+        ("signals", "workspace_id"),
+        ("signal_projects", "workspace_id"),
+        ("signal_personas", "workspace_id"),
     ] {
         let sql = format!(
             "SELECT count(*) AS count FROM {table} WHERE {column} = '{}'",
