@@ -2,7 +2,9 @@
 
 use atelier::keyset::KeyTime;
 use atelier::signals::fields::{Severity, SignalStatus, Source};
-use atelier::signals::store::signals::{self as listing, SignalFilter, SignalKey, SignalOrder};
+use atelier::signals::store::signal_listing::{
+    self as listing, SignalFilter, SignalKey, SignalOrder,
+};
 use diesel_async::RunQueryDsl as _;
 
 use crate::common::TestApp;

@@ -236,3 +236,30 @@ pub async fn drain_with_workers(
     }
     Ok(started.elapsed())
 }
+
+/// Prints each run beside PostgreSQL alone with as many clients, and the
+/// goal's verdict.
+pub fn print(runs: &[DrainRun]) {
+    let baseline = |clients: usize| {
+        runs.iter()
+            .find(|r| r.label.starts_with("PostgreSQL") && r.clients == clients)
+            .map(|r| r.events_per_sec)
+    };
+    let mut met = true;
+    for run in runs {
+        let mut line = format!("   {:<42} {:>10.0} events/s", run.label, run.events_per_sec);
+        if !run.label.starts_with("PostgreSQL") {
+            met &= run.events_per_sec >= 100_000.0;
+            if let Some(alone) = baseline(run.clients) {
+                let ratio = run.events_per_sec / alone;
+                met &= ratio >= 0.5;
+                line.push_str(&format!("  = {ratio:.2} of PostgreSQL alone"));
+            }
+        }
+        println!("{line}");
+    }
+    println!(
+        "   goal: >= 100,000 events/s and >= 0.5 of PostgreSQL alone: {}",
+        support::verdict(met)
+    );
+}

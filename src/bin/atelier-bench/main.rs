@@ -283,28 +283,7 @@ async fn drain_benchmark(
         plan.events, plan.skills, plan.zipf_exponent, plan.batch_size
     );
     let runs = drain::run(state, database_url, work_dir, &plan).await?;
-    let baseline = |clients: usize| {
-        runs.iter()
-            .find(|r| r.label.starts_with("PostgreSQL") && r.clients == clients)
-            .map(|r| r.events_per_sec)
-    };
-    let mut met = true;
-    for run in &runs {
-        let mut line = format!("   {:<42} {:>10.0} events/s", run.label, run.events_per_sec);
-        if !run.label.starts_with("PostgreSQL") {
-            met &= run.events_per_sec >= 100_000.0;
-            if let Some(alone) = baseline(run.clients) {
-                let ratio = run.events_per_sec / alone;
-                met &= ratio >= 0.5;
-                line.push_str(&format!("  = {ratio:.2} of PostgreSQL alone"));
-            }
-        }
-        println!("{line}");
-    }
-    println!(
-        "   goal: >= 100,000 events/s and >= 0.5 of PostgreSQL alone: {}",
-        support::verdict(met)
-    );
+    drain::print(&runs);
     Ok(())
 }
 
@@ -327,18 +306,7 @@ async fn signals_drain_benchmark(
         plan.events, plan.zipf_exponent, plan.batch_size
     );
     let runs = signals_drain::run(state, database_url, work_dir, &plan).await?;
-    for run in &runs {
-        let mut line = format!("   {:<42} {:>10.0} events/s", run.label, run.events_per_sec);
-        let alone = runs
-            .iter()
-            .find(|r| r.label.starts_with("PostgreSQL") && r.clients == run.clients);
-        if let Some(alone) = alone.filter(|_| !run.label.starts_with("PostgreSQL")) {
-            let ratio = run.events_per_sec / alone.events_per_sec;
-            line.push_str(&format!("  = {ratio:.2} of PostgreSQL alone"));
-        }
-        println!("{line}");
-    }
-    println!("   counts exact after every run (recounted from the links)");
+    signals_drain::print(&runs);
     Ok(())
 }
 

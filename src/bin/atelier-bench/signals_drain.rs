@@ -230,3 +230,19 @@ pub async fn run(
     }
     Ok(runs)
 }
+
+/// Prints each run beside PostgreSQL alone with as many clients.
+pub fn print(runs: &[DrainRun]) {
+    for run in runs {
+        let mut line = format!("   {:<42} {:>10.0} events/s", run.label, run.events_per_sec);
+        let alone = runs
+            .iter()
+            .find(|r| r.label.starts_with("PostgreSQL") && r.clients == run.clients);
+        if let Some(alone) = alone.filter(|_| !run.label.starts_with("PostgreSQL")) {
+            let ratio = run.events_per_sec / alone.events_per_sec;
+            line.push_str(&format!("  = {ratio:.2} of PostgreSQL alone"));
+        }
+        println!("{line}");
+    }
+    println!("   counts exact after every run (recounted from the links)");
+}

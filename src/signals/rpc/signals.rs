@@ -16,9 +16,8 @@ use crate::signals::fields::{
     BATCH_MAX, EMBEDDING_MAX, Frequency, REF_MAX, SEGMENT_MAX, Severity, SignalStatus, Source,
     VERBATIM_MAX,
 };
-use crate::signals::store::signals::{
-    self as store, NewSignal, SignalChanges, SignalFilter, SignalOrder,
-};
+use crate::signals::store::signal_listing::{self, SignalFilter, SignalOrder};
+use crate::signals::store::signals::{self as store, NewSignal, SignalChanges};
 use crate::state::AppState;
 use crate::text::{bounded_text, optional_text, required_text};
 
@@ -155,7 +154,7 @@ pub async fn list(
     )?;
     let mut conn = state.conn().await?;
     authorize(&mut conn, workspace, &user, Power::Read, false).await?;
-    let mut rows = store::list(
+    let mut rows = signal_listing::list(
         &mut conn,
         workspace,
         &filter,
@@ -164,7 +163,7 @@ pub async fn list(
         page.limit(),
     )
     .await?;
-    let next_page_token = page.next_token(&mut rows, store::RankedSignal::key);
+    let next_page_token = page.next_token(&mut rows, signal_listing::RankedSignal::key);
     Ok(pb::ListSignalsResponse {
         signals: rows
             .into_iter()

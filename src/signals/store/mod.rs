@@ -4,5 +4,6 @@
 pub mod counts;
 pub mod links;
 pub mod projects;
+pub mod signal_listing;
 pub mod signals;
 pub mod workspaces;
