@@ -1344,20 +1344,7 @@ async fn build_packs_render_in_every_format_through_the_worker() {
 
     let pdf = &contents[&(BuildPackFormat::Pdf as i32)];
     assert!(pdf.starts_with(b"%PDF-"));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("pack.pdf");
-    std::fs::write(&path, pdf).expect("write pdf");
-    let text = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (Debian's poppler-utils; .ci/run installs it)");
-    assert!(
-        text.status.success(),
-        "{}",
-        String::from_utf8_lossy(&text.stderr)
-    );
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = pdf_text(pdf);
     for needle in [
         "Packed workshop",
         "Night-shift nurse",
@@ -1491,4 +1478,12 @@ async fn deleting_a_workshop_removes_its_rows_and_its_build_pack_objects() {
         .await
         .expect_err("gone");
     assert_eq!(error.code(), Code::NotFound);
+}
+
+/// The text of every page of `pdf`, as a PDF reader extracts it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let document = lopdf::Document::load_mem(pdf).expect("a PDF lopdf can read");
+    let pages: Vec<u32> = document.get_pages().keys().copied().collect();
+    assert!(!pages.is_empty(), "the PDF has no pages");
+    document.extract_text(&pages).expect("the PDF's text")
 }
