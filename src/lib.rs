@@ -20,6 +20,7 @@ pub mod health;
 pub mod ids;
 pub mod jobs;
 pub mod keyset;
+pub mod member_rpcs;
 pub mod membership;
 pub mod outbox;
 pub mod pagination;

@@ -7,6 +7,8 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::error::{SignalsError, SignalsResult};
+use super::store::projects::{self, Project};
+use super::store::signals::{self, Signal};
 use super::store::workspaces::{self, MEMBERS, Workspace};
 use crate::auth::UserId;
 use crate::roles::{Power, Role};
@@ -42,18 +44,63 @@ pub async fn authorize(
     Ok(Access { workspace, role })
 }
 
-/// [`authorize`] for `resource` `id` inside workspace `workspace`: a
-/// caller who may not see the workspace gets NOT_FOUND for the thing they
-/// named, not for a workspace they never mentioned.
-pub async fn authorize_within(
+/// Something inside a workspace that RPCs name by its own id (a project,
+/// a signal).
+pub trait InWorkspace: Sized {
+    /// What NOT_FOUND calls it.
+    const RESOURCE: &'static str;
+
+    /// The workspace it is in.
+    fn workspace_id(&self) -> Uuid;
+
+    /// Loads it; `lock` takes its row lock for the rest of the
+    /// transaction.
+    fn find(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> impl Future<Output = SignalsResult<Self>> + Send;
+}
+
+impl InWorkspace for Project {
+    const RESOURCE: &'static str = "project";
+
+    fn workspace_id(&self) -> Uuid {
+        self.workspace_id
+    }
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> SignalsResult<Self> {
+        projects::find(conn, id, lock).await
+    }
+}
+
+impl InWorkspace for Signal {
+    const RESOURCE: &'static str = "signal";
+
+    fn workspace_id(&self) -> Uuid {
+        self.workspace_id
+    }
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> SignalsResult<Self> {
+        signals::find(conn, id, lock).await
+    }
+}
+
+/// The `T` named `id`, if `user` has `needed` in its workspace (`lock` as
+/// for [`InWorkspace::find`]). A caller who may not see the workspace gets
+/// NOT_FOUND for the thing they named, not for a workspace they never
+/// mentioned.
+pub async fn load<T: InWorkspace>(
     conn: &mut AsyncPgConnection,
-    workspace: Uuid,
+    id: Uuid,
     user: &UserId,
     needed: Power,
-    (resource, id): (&'static str, Uuid),
-) -> SignalsResult<Access> {
-    match authorize(conn, workspace, user, needed, false).await {
-        Err(SignalsError::NotFound { .. }) => Err(SignalsError::not_found(resource, id)),
-        other => other,
+    lock: bool,
+) -> SignalsResult<T> {
+    let item = T::find(conn, id, lock).await?;
+    match authorize(conn, item.workspace_id(), user, needed, false).await {
+        Ok(_) => Ok(item),
+        Err(SignalsError::NotFound { .. }) => Err(SignalsError::not_found(T::RESOURCE, id)),
+        Err(other) => Err(other),
     }
 }

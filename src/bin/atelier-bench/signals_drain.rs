@@ -5,13 +5,12 @@
 
 use std::path::Path;
 
-use atelier::config::WorkerConfig;
 use atelier::state::AppState;
 use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::drain::{DrainPlan, DrainRun, drain_with_workers, run_pgbench};
+use crate::drain::{DrainPlan, DrainQueue, DrainRun, contenders, print_runs};
 use crate::support::{self, SplitMix64, Zipf};
 
 /// Projects the signals are linked to (the events' aggregates).
@@ -94,7 +93,9 @@ impl Queue {
             event_projects,
         })
     }
+}
 
+impl DrainQueue for Queue {
     /// Empties the outbox, zeroes the counts and queues every event again.
     async fn refill(&self, conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
         diesel::sql_query("DELETE FROM outbox")
@@ -191,58 +192,13 @@ pub async fn run(
 ) -> anyhow::Result<Vec<DrainRun>> {
     let mut conn = AsyncPgConnection::establish(database_url).await?;
     let queue = Queue::set_up(&mut conn, plan).await?;
-    let mut runs = Vec::new();
-    if let Some(pgbench) = &support::pgbench() {
-        let script = work_dir.join("signals-drain.sql");
-        std::fs::write(&script, drain_statement(plan.batch_size))?;
-        for clients in [1, 2] {
-            queue.refill(&mut conn).await?;
-            let elapsed = run_pgbench(pgbench, &script, database_url, clients, plan)?;
-            let label = format!("PostgreSQL alone (pgbench, {clients} client(s))");
-            queue.check(&mut conn, &label).await?;
-            runs.push(DrainRun {
-                label,
-                clients,
-                events_per_sec: plan.events as f64 / elapsed.as_secs_f64(),
-            });
-        }
-    } else {
-        println!("   (pgbench not found: the PostgreSQL-alone baseline is skipped)");
-    }
-    let config = WorkerConfig {
-        outbox_batch_size: plan.batch_size,
-        outbox_poll_interval_ms: 1000,
-        outbox_lease_secs: 30,
-        outbox_max_attempts: 10,
-        scrub: atelier::config::ScrubConfig::disabled(),
-        outbox_linger_ms: 0,
-    };
-    for workers in [1, 2] {
-        queue.refill(&mut conn).await?;
-        let elapsed = drain_with_workers(state, &config, workers).await?;
-        let label = format!("atelier worker x{workers}");
-        queue.check(&mut conn, &label).await?;
-        runs.push(DrainRun {
-            label,
-            clients: workers,
-            events_per_sec: plan.events as f64 / elapsed.as_secs_f64(),
-        });
-    }
-    Ok(runs)
+    let script = work_dir.join("signals-drain.sql");
+    std::fs::write(&script, drain_statement(plan.batch_size))?;
+    contenders(state, database_url, &mut conn, &queue, &script, plan).await
 }
 
 /// Prints each run beside PostgreSQL alone with as many clients.
 pub fn print(runs: &[DrainRun]) {
-    for run in runs {
-        let mut line = format!("   {:<42} {:>10.0} events/s", run.label, run.events_per_sec);
-        let alone = runs
-            .iter()
-            .find(|r| r.label.starts_with("PostgreSQL") && r.clients == run.clients);
-        if let Some(alone) = alone.filter(|_| !run.label.starts_with("PostgreSQL")) {
-            let ratio = run.events_per_sec / alone.events_per_sec;
-            line.push_str(&format!("  = {ratio:.2} of PostgreSQL alone"));
-        }
-        println!("{line}");
-    }
+    print_runs(runs);
     println!("   counts exact after every run (recounted from the links)");
 }

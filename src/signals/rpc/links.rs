@@ -11,15 +11,15 @@ use crate::error::ApiResult;
 use crate::ids::id_field;
 use crate::proto::signals as pb;
 use crate::roles::Power;
-use crate::signals::access::{authorize, authorize_within};
+use crate::signals::access::{authorize, load};
 use crate::signals::convert::{
     linked_signal_to_proto, persona_link_to_proto, project_link_to_proto, signal_to_proto,
 };
 use crate::signals::error::{SignalsError, SignalsResult};
 use crate::signals::fields::{REASON_MAX, REF_MAX};
 use crate::signals::store::links::{self, LinkNote};
-use crate::signals::store::projects;
-use crate::signals::store::signals::{self as signal_store, Signal};
+use crate::signals::store::projects::{self, Project};
+use crate::signals::store::signals::Signal;
 use crate::state::AppState;
 use crate::text::{bounded_text, required_text};
 
@@ -130,15 +130,7 @@ pub async fn list_signal_links(
 ) -> ApiResult<pb::ListSignalLinksResponse> {
     let id = id_field("signal_id", &req.signal_id)?;
     let mut conn = state.conn().await?;
-    let signal = signal_store::find(&mut conn, id, false).await?;
-    authorize_within(
-        &mut conn,
-        signal.workspace_id,
-        &user,
-        Power::Read,
-        ("signal", id),
-    )
-    .await?;
+    load::<Signal>(&mut conn, id, &user, Power::Read, false).await?;
     let (projects, personas) = links::of_signal(&mut conn, id).await?;
     Ok(pb::ListSignalLinksResponse {
         project_links: projects.into_iter().map(project_link_to_proto).collect(),
@@ -158,15 +150,7 @@ pub async fn list_project_signals(
         &["project_signals", &req.project_id],
     )?;
     let mut conn = state.conn().await?;
-    let project = projects::find(&mut conn, id, false).await?;
-    authorize_within(
-        &mut conn,
-        project.workspace_id,
-        &user,
-        Power::Read,
-        ("project", id),
-    )
-    .await?;
+    let project: Project = load(&mut conn, id, &user, Power::Read, false).await?;
     let mut rows = links::project_signals(
         &mut conn,
         project.workspace_id,
@@ -214,9 +198,7 @@ async fn editable_signal(
     id: Uuid,
     user: &UserId,
 ) -> SignalsResult<Signal> {
-    let signal = signal_store::find(conn, id, true).await?;
-    authorize_within(conn, signal.workspace_id, user, Power::Edit, ("signal", id)).await?;
-    Ok(signal)
+    load(conn, id, user, Power::Edit, true).await
 }
 
 /// A link's reason (up to 2,000 characters) and optional confidence

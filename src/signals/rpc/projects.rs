@@ -10,10 +10,10 @@ use crate::ids::id_field;
 use crate::pagination;
 use crate::proto::signals as pb;
 use crate::roles::Power;
-use crate::signals::access::{authorize, authorize_within};
+use crate::signals::access::{authorize, load};
 use crate::signals::convert::project_to_proto;
 use crate::signals::fields::{DESCRIPTION_MAX, NAME_MAX, ProjectStatus};
-use crate::signals::store::projects::{self, NewProject, ProjectChanges};
+use crate::signals::store::projects::{self, NewProject, Project, ProjectChanges};
 use crate::state::AppState;
 use crate::text::{bounded_text, required_text};
 
@@ -50,15 +50,7 @@ pub async fn get(
 ) -> ApiResult<pb::GetProjectResponse> {
     let id = id_field("id", &req.id)?;
     let mut conn = state.conn().await?;
-    let project = projects::find(&mut conn, id, false).await?;
-    authorize_within(
-        &mut conn,
-        project.workspace_id,
-        &user,
-        Power::Read,
-        ("project", id),
-    )
-    .await?;
+    let project: Project = load(&mut conn, id, &user, Power::Read, false).await?;
     Ok(pb::GetProjectResponse {
         project: Some(project_to_proto(project)),
     })
@@ -110,15 +102,7 @@ pub async fn update(
     let mut conn = state.conn().await?;
     let project = conn
         .transaction(async |conn| {
-            let project = projects::find(conn, id, true).await?;
-            authorize_within(
-                conn,
-                project.workspace_id,
-                &user,
-                Power::Edit,
-                ("project", id),
-            )
-            .await?;
+            let project: Project = load(conn, id, &user, Power::Edit, true).await?;
             project.ensure_etag(&input.etag)?;
             ApiResult::Ok(projects::update(conn, &project, changes).await?)
         })
@@ -136,15 +120,7 @@ pub async fn delete(
     let id = id_field("id", &req.id)?;
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        let project = projects::find(conn, id, true).await?;
-        authorize_within(
-            conn,
-            project.workspace_id,
-            &user,
-            Power::Edit,
-            ("project", id),
-        )
-        .await?;
+        let project: Project = load(conn, id, &user, Power::Edit, true).await?;
         project.ensure_etag(&req.etag)?;
         ApiResult::Ok(projects::delete(conn, id).await?)
     })

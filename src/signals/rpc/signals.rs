@@ -10,14 +10,14 @@ use crate::ids::id_field;
 use crate::pagination;
 use crate::proto::signals as pb;
 use crate::roles::Power;
-use crate::signals::access::{authorize, authorize_within};
+use crate::signals::access::{authorize, load};
 use crate::signals::convert::signal_to_proto;
 use crate::signals::fields::{
     BATCH_MAX, EMBEDDING_MAX, Frequency, REF_MAX, SEGMENT_MAX, Severity, SignalStatus, Source,
     VERBATIM_MAX,
 };
 use crate::signals::store::signal_listing::{self, SignalFilter, SignalOrder};
-use crate::signals::store::signals::{self as store, NewSignal, SignalChanges};
+use crate::signals::store::signals::{self as store, NewSignal, Signal, SignalChanges};
 use crate::state::AppState;
 use crate::text::{bounded_text, optional_text, required_text};
 
@@ -97,15 +97,7 @@ pub async fn get(
 ) -> ApiResult<pb::GetSignalResponse> {
     let id = id_field("id", &req.id)?;
     let mut conn = state.conn().await?;
-    let signal = store::find(&mut conn, id, false).await?;
-    authorize_within(
-        &mut conn,
-        signal.workspace_id,
-        &user,
-        Power::Read,
-        ("signal", id),
-    )
-    .await?;
+    let signal: Signal = load(&mut conn, id, &user, Power::Read, false).await?;
     Ok(pb::GetSignalResponse {
         signal: Some(signal_to_proto(signal)),
     })
@@ -187,15 +179,7 @@ pub async fn update(
     let mut conn = state.conn().await?;
     let signal = conn
         .transaction(async |conn| {
-            let signal = store::find(conn, id, true).await?;
-            authorize_within(
-                conn,
-                signal.workspace_id,
-                &user,
-                Power::Edit,
-                ("signal", id),
-            )
-            .await?;
+            let signal: Signal = load(conn, id, &user, Power::Edit, true).await?;
             signal.ensure_etag(&etag)?;
             store::update(conn, &signal, changes).await
         })
@@ -213,15 +197,7 @@ pub async fn delete(
     let id = id_field("id", &req.id)?;
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        let signal = store::find(conn, id, true).await?;
-        authorize_within(
-            conn,
-            signal.workspace_id,
-            &user,
-            Power::Edit,
-            ("signal", id),
-        )
-        .await?;
+        let signal: Signal = load(conn, id, &user, Power::Edit, true).await?;
         signal.ensure_etag(&req.etag)?;
         store::delete(conn, id).await
     })
