@@ -1,10 +1,14 @@
-//! Atelier: the SkillRegistry and Workshop gRPC services.
+//! Atelier: the SkillRegistry, Workshop and Signals gRPC services.
 //!
 //! The binary (`src/main.rs`) parses the command line into a [`config`] and
-//! hands it to [`app`], which wires the database pool, the object store, the
-//! services and the outbox worker together and runs them until shutdown.
-//! Each RPC's path reads top-down: `proto/` → the service in [`registry`] or
-//! [`workshop`] → a repository function → SQL in `migrations/`.
+//! hands it to a subcommand in [`commands`]; `serve` opens the database and
+//! the object store into an [`state::AppState`], assembles the server in
+//! [`server`] and the outbox worker in [`jobs`], and runs them until
+//! shutdown. Each RPC's path reads top-down: `proto/` → the domain's
+//! `service.rs` ([`registry`], [`workshop`], [`signals`]) → its
+//! `rpc/<resource>.rs` → its `store/<resource>.rs` → SQL in `migrations/`.
+//! Modules depend one way (README, "Module map"); `.ci/import-cycles.py`
+//! holds them to it.
 
 pub mod admin;
 pub mod auth;
