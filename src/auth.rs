@@ -179,6 +179,14 @@ impl Authenticator {
 
     fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller, ApiError> {
         let service = self.authenticate_service(metadata)?;
+        // Two `x-user-id`s name no one in particular: acting for the first
+        // would let a proxy that appends one be overruled by the client.
+        if metadata.get_all(USER_HEADER).iter().nth(1).is_some() {
+            return Err(ApiError::unauthenticated(
+                "USER_INVALID",
+                format!("`{USER_HEADER}` must be sent once"),
+            ));
+        }
         let user = match metadata.get(USER_HEADER) {
             None => None,
             Some(value) => {
@@ -255,6 +263,16 @@ mod tests {
         let caller = auth.authenticate(&metadata(&[])).expect("open");
         let error = caller.user().expect_err("no user");
         assert!(error.message.contains(USER_HEADER));
+    }
+
+    #[test]
+    fn a_user_header_sent_twice_is_refused() {
+        let auth = Authenticator::new(&[]).expect("valid");
+        let mut map = metadata(&[(USER_HEADER, "ada")]);
+        map.append(USER_HEADER, "mallory".parse().expect("ASCII"));
+        let error = auth.authenticate(&map).expect_err("two users");
+        assert_eq!(error.reason, "USER_INVALID");
+        assert!(error.message.contains("once"), "{}", error.message);
     }
 
     #[test]

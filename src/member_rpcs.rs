@@ -109,12 +109,13 @@ pub async fn remove<P: MemberParent>(
 }
 
 /// A page of the parent's members (oldest first) for a caller who may read
-/// it, and the next page's token (empty on the last page).
-pub async fn list<P: MemberParent>(
+/// it, as protos, and the next page's token (empty on the last page).
+pub async fn list<P: MemberParent, Proto: prost::Message>(
     state: &AppState,
     user: UserId,
     request: MemberPage<'_>,
-) -> ApiResult<(Vec<Member>, String)> {
+    to_proto: impl Fn(Member) -> Proto,
+) -> ApiResult<(Vec<Proto>, String)> {
     let parent = crate::ids::id_field(P::ID_FIELD, request.parent_id)?;
     let page = state.page_tokens.request(
         request.page_token,
@@ -125,12 +126,11 @@ pub async fn list<P: MemberParent>(
     P::authorize(&mut conn, parent, &user, Power::Read, false)
         .await
         .map_err(Into::into)?;
-    let mut rows = P::MEMBERS
+    let rows = P::MEMBERS
         .list(&mut conn, parent, page.limit(), page.after())
         .await
         .map_err(|e| P::Error::from(e).into())?;
-    let next_page_token = page.next_token(&mut rows, membership::key_of);
-    Ok((rows, next_page_token))
+    Ok(page.finish(rows, membership::key_of, to_proto))
 }
 
 fn parse_change<P: MemberParent>(change: MemberChange<'_>) -> ApiResult<(Uuid, UserId, Role)> {

@@ -34,14 +34,24 @@ const TAG_LEN: usize = 16;
 /// Name of the page-token key in `server_secrets`.
 const SECRET_NAME: &str = "page_tokens";
 
+/// The most bytes of rows one page carries: a page ends early, before
+/// `page_size` rows, where its rows would pass this (AIP-158 lets a page be
+/// shorter), so a page of large rows still fits in a client's default
+/// 4 MiB message limit with room for the rest of the response.
+pub const PAGE_BYTES_MAX: usize = 3 * 1024 * 1024;
+
 /// Validates `page_size`: 0 means the default; 1–500 is taken as is.
 pub fn page_size(requested: i32) -> ApiResult<i64> {
+    checked_page_size(requested).map_err(|problem| ApiError::invalid_field("page_size", problem))
+}
+
+/// [`page_size`], with the problem in words for a `checked::field`.
+pub fn checked_page_size(requested: i32) -> Result<i64, String> {
     match i64::from(requested) {
         0 => Ok(DEFAULT_PAGE_SIZE),
         size @ 1..=MAX_PAGE_SIZE => Ok(size),
-        other => Err(ApiError::invalid_field(
-            "page_size",
-            format!("must be 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}, not {other}"),
+        other => Err(format!(
+            "must be 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}, not {other}"
         )),
     }
 }
@@ -237,15 +247,48 @@ impl<K: Clone> PageRequest<'_, K> {
         self.after.clone()
     }
 
-    /// Trims `rows` (fetched with [`Self::limit`]) to the page and returns
-    /// the token of the next page, empty on the last.
-    pub fn next_token<T, N: Serialize>(
+    /// The page of `rows` (fetched with [`Self::limit`]) as protos, and the
+    /// token of the next page (empty on the last). The page holds up to
+    /// `page_size` rows, fewer where their encoded size would pass
+    /// [`PAGE_BYTES_MAX`] (the first row is always kept, so a listing
+    /// always moves on).
+    pub fn finish<T, N: Serialize, P: prost::Message>(
         &self,
-        rows: &mut Vec<T>,
+        rows: Vec<T>,
         key_of: impl Fn(&T) -> N,
-    ) -> String {
-        self.tokens
-            .next_page_token(rows, self.size, &self.query, key_of)
+        to_proto: impl Fn(T) -> P,
+    ) -> (Vec<P>, String) {
+        self.finish_within(rows, key_of, to_proto, PAGE_BYTES_MAX)
+    }
+
+    fn finish_within<T, N: Serialize, P: prost::Message>(
+        &self,
+        rows: Vec<T>,
+        key_of: impl Fn(&T) -> N,
+        to_proto: impl Fn(T) -> P,
+        budget: usize,
+    ) -> (Vec<P>, String) {
+        let page_size = usize::try_from(self.size).unwrap_or(usize::MAX);
+        let more = rows.len() > page_size;
+        let mut page = Vec::with_capacity(rows.len().min(page_size));
+        let mut bytes = 0;
+        let mut last_key = None;
+        for row in rows.into_iter().take(page_size) {
+            let key = key_of(&row);
+            let proto = to_proto(row);
+            bytes += proto.encoded_len();
+            if bytes > budget && !page.is_empty() {
+                // The rest (this row included) is for the next page.
+                let token = last_key.map(|key| self.tokens.encode(&self.query, &key));
+                return (page, token.unwrap_or_default());
+            }
+            page.push(proto);
+            last_key = Some(key);
+        }
+        let token = last_key
+            .filter(|_| more)
+            .map(|key| self.tokens.encode(&self.query, &key));
+        (page, token.unwrap_or_default())
     }
 }
 
@@ -302,6 +345,54 @@ mod tests {
         let query = fingerprint(&["skills"]);
         let token = tokens().encode(&query, &("text",));
         assert!(tokens().decode::<(i64, String)>(&token, &query).is_err());
+    }
+
+    /// A row of `n` bytes, as its proto.
+    fn blob(n: usize) -> prost_types::Any {
+        prost_types::Any {
+            type_url: String::new(),
+            value: vec![0; n],
+        }
+    }
+
+    #[test]
+    fn a_page_holds_page_size_rows_and_names_the_next_only_when_there_is_one() {
+        let tokens = tokens();
+        let page = tokens
+            .request::<(i64,)>("", 2, &["blobs"])
+            .expect("first page");
+        assert_eq!(page.limit(), 3);
+        let (rows, token) = page.finish(vec![10, 11, 12], |n| (*n as i64,), blob);
+        assert_eq!(rows.len(), 2);
+        let next: Option<(i64,)> = tokens
+            .decode(&token, &fingerprint(&["blobs"]))
+            .expect("own token");
+        assert_eq!(
+            next,
+            Some((11,)),
+            "the next page starts after the last row shown"
+        );
+        let (rows, token) = page.finish(vec![10, 11], |n| (*n as i64,), blob);
+        assert_eq!((rows.len(), token.as_str()), (2, ""), "the last page");
+    }
+
+    #[test]
+    fn a_page_ends_early_where_its_rows_would_pass_the_byte_budget() {
+        let tokens = tokens();
+        let page = tokens.request::<(i64,)>("", 10, &["blobs"]).expect("page");
+        let sizes = vec![400, 401, 402, 403];
+        let (rows, token) = page.finish_within(sizes.clone(), |n| (*n as i64,), blob, 1000);
+        assert_eq!(rows.len(), 2, "two rows of about 400 bytes fit in 1,000");
+        let next: Option<(i64,)> = tokens
+            .decode(&token, &fingerprint(&["blobs"]))
+            .expect("own token");
+        assert_eq!(next, Some((401,)), "the rows cut off come on the next page");
+        // A row larger than the budget still makes a page of its own.
+        let (rows, token) = page.finish_within(vec![5000, 1], |n| (*n as i64,), blob, 1000);
+        assert_eq!(rows.len(), 1);
+        assert!(!token.is_empty(), "the row after it is on the next page");
+        let (rows, token) = page.finish_within(vec![5000], |n| (*n as i64,), blob, 1000);
+        assert_eq!((rows.len(), token.as_str()), (1, ""));
     }
 
     #[test]

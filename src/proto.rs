@@ -184,9 +184,25 @@ fn checked_value(
     })
 }
 
-/// A JSON path for a message: the root is `.`.
-fn shown(path: &str) -> &str {
-    if path.is_empty() { "." } else { path }
+/// Longest JSON path an error message shows: its end, which names the
+/// offending value (a path of 32 long keys would otherwise make the message
+/// kilobytes long).
+const SHOWN_PATH_MAX: usize = 120;
+
+/// A JSON path for a message: the root is `.`; a long one keeps its last
+/// [`SHOWN_PATH_MAX`] bytes (at a character boundary) after a `…`.
+fn shown(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.is_empty() {
+        return ".".into();
+    }
+    if path.len() <= SHOWN_PATH_MAX {
+        return path.into();
+    }
+    let mut start = path.len() - SHOWN_PATH_MAX;
+    while !path.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &path[start..]).into()
 }
 
 /// The JSON number for a finite protobuf double: whole ones become JSON
@@ -249,5 +265,34 @@ mod tests {
             },
         );
         assert!(checked_struct_to_json(value).is_err());
+    }
+
+    #[test]
+    fn a_long_path_is_shown_by_its_end_so_the_message_stays_short() {
+        let key = "0195f3e2-7c1a-7d40-9b1e-4f8a2c6d9e01";
+        let mut value = prost_types::Value {
+            kind: Some(Kind::NumberValue(f64::NAN)),
+        };
+        for level in 0..MAX_JSON_DEPTH {
+            let mut object = prost_types::Struct::default();
+            let name = if level == 0 {
+                "last-€".to_owned()
+            } else {
+                key.to_owned()
+            };
+            object.fields.insert(name, value);
+            value = prost_types::Value {
+                kind: Some(Kind::StructValue(object)),
+            };
+        }
+        let Some(Kind::StructValue(object)) = value.kind else {
+            unreachable!("built as an object")
+        };
+        let error = checked_struct_to_json(object).expect_err("NaN");
+        assert!(error.len() < 250, "{} bytes: {error}", error.len());
+        assert!(
+            error.contains('…') && error.ends_with("\"last-€\")"),
+            "{error}"
+        );
     }
 }

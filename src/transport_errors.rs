@@ -67,7 +67,9 @@ pub fn from_tonic(status: &Status) -> Option<ApiError> {
             Some(ApiError::new(
                 Code::ResourceExhausted,
                 "MESSAGE_TOO_LARGE",
-                format!("{message}; send large content with UploadSkillVersion's chunks"),
+                format!(
+                    "{message}; a request may be at most 4 MiB (skill content over that streams through UploadSkillVersion)"
+                ),
             ))
         }
         _ => None,

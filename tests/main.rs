@@ -20,6 +20,7 @@ mod schema;
 mod self_healing;
 mod server_lifecycle;
 mod signals;
+mod signals_edges;
 mod signals_listing;
 mod signals_permissions;
 mod signals_triage;

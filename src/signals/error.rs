@@ -41,11 +41,14 @@ pub enum SignalsError {
     )]
     LastOwner { user_id: String, workspace: Uuid },
     /// The signal's status cannot move there.
-    #[error("a {from} signal cannot become {to}")]
+    #[error("a signal that is {from} cannot become {to}")]
     InvalidTransition {
         from: SignalStatus,
         to: SignalStatus,
     },
+    /// Only links make a signal LINKED.
+    #[error("signal {signal} has no links; link it to a project or persona, which makes it linked")]
+    NoLinks { signal: Uuid },
     /// An embedding's dimension differs from the workspace's.
     #[error(
         "has {given} dimensions; workspace {workspace} stores embeddings of {expected} dimensions"

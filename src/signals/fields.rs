@@ -12,10 +12,14 @@ pub const DESCRIPTION_MAX: usize = 4000;
 pub const VERBATIM_MAX: usize = 20_000;
 /// Longest user segment.
 pub const SEGMENT_MAX: usize = 200;
-/// Longest source reference, inbox item id, persona id.
+/// Longest source reference (the id in the source system).
 pub const REF_MAX: usize = 500;
+/// Longest persona id and inbox item id (the caller's own ids).
+pub const OWN_ID_MAX: usize = 200;
 /// Longest link reason.
 pub const REASON_MAX: usize = 2000;
+/// Largest `source_metadata` or `ai_classification`, as JSON.
+pub const JSON_OBJECT_MAX: usize = 64 * 1024;
 /// Most floats in an embedding.
 pub const EMBEDDING_MAX: usize = 4096;
 /// Most signals in one BatchCreateSignals.

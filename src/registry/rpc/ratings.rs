@@ -55,10 +55,10 @@ pub async fn list(
             .request(&req.page_token, req.page_size, &["ratings", &req.skill_id])?;
     let mut conn = state.conn().await?;
     skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
-    let mut rows = ratings::list(&mut conn, skill_id, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, ratings::key_of);
+    let rows = ratings::list(&mut conn, skill_id, page.limit(), page.after()).await?;
+    let (ratings, next_page_token) = page.finish(rows, ratings::key_of, rating_to_proto);
     Ok(pb::ListRatingsResponse {
-        ratings: rows.into_iter().map(rating_to_proto).collect(),
+        ratings,
         next_page_token,
     })
 }

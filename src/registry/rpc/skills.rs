@@ -81,10 +81,7 @@ pub async fn list(
     let query = field("query", crate::text::search_query(&req.query));
     let searching = matches!(query, Ok(Some(_)));
     let (_, category, author_id, query, order) = (
-        field(
-            "page_size",
-            pagination::page_size(req.page_size).map_err(|e| e.message),
-        ),
+        field("page_size", pagination::checked_page_size(req.page_size)),
         category,
         author_id,
         query,
@@ -108,13 +105,12 @@ pub async fn list(
         ],
     )?;
     let mut conn = state.conn().await?;
-    let mut rows = listing::list(&mut conn, &filter, order, page.after(), page.limit()).await?;
-    let next_page_token = page.next_token(&mut rows, listing::RankedSkill::key);
+    let rows = listing::list(&mut conn, &filter, order, page.after(), page.limit()).await?;
+    let (skills, next_page_token) = page.finish(rows, listing::RankedSkill::key, |row| {
+        skill_to_proto(row.skill)
+    });
     Ok(pb::ListSkillsResponse {
-        skills: rows
-            .into_iter()
-            .map(|row| skill_to_proto(row.skill))
-            .collect(),
+        skills,
         next_page_token,
     })
 }

@@ -136,10 +136,14 @@ pub async fn list(
     )?;
     let mut conn = state.conn().await?;
     skills::find(&mut conn, &SkillRef::Id(skill_id)).await?;
-    let mut rows = versions::list(&mut conn, skill_id, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, |view: &VersionView| view.version.version);
+    let rows = versions::list(&mut conn, skill_id, page.limit(), page.after()).await?;
+    let (versions, next_page_token) = page.finish(
+        rows,
+        |view: &VersionView| view.version.version,
+        version_to_proto,
+    );
     Ok(pb::ListSkillVersionsResponse {
-        versions: rows.into_iter().map(version_to_proto).collect(),
+        versions,
         next_page_token,
     })
 }

@@ -16,7 +16,7 @@ use crate::signals::convert::{
     linked_signal_to_proto, persona_link_to_proto, project_link_to_proto, signal_to_proto,
 };
 use crate::signals::error::{SignalsError, SignalsResult};
-use crate::signals::fields::{REASON_MAX, REF_MAX};
+use crate::signals::fields::{OWN_ID_MAX, REASON_MAX};
 use crate::signals::store::links::{self, LinkNote};
 use crate::signals::store::projects::{self, Project};
 use crate::signals::store::signals::Signal;
@@ -40,6 +40,16 @@ pub async fn link_project(
             let signal = editable_signal(conn, signal_id, &user).await?;
             let project = projects::find(conn, project_id, false).await?;
             if project.workspace_id != signal.workspace_id {
+                // Only a member of the project's workspace learns that the
+                // project exists elsewhere; to anyone else it does not.
+                let other = authorize(conn, project.workspace_id, &user, Power::Read, false).await;
+                if let Err(SignalsError::NotFound { .. }) = other {
+                    return Err(SignalsError::not_found_at(
+                        "project",
+                        project_id,
+                        "project_id",
+                    ));
+                }
                 return Err(SignalsError::CrossWorkspaceLink {
                     signal: signal.id,
                     project: project.id,
@@ -84,7 +94,7 @@ pub async fn link_persona(
 ) -> ApiResult<pb::LinkSignalToPersonaResponse> {
     let (signal_id, persona, note) = (
         field("signal_id", crate::ids::id(&req.signal_id)),
-        field("persona_id", required_text(&req.persona_id, REF_MAX)),
+        field("persona_id", required_text(&req.persona_id, OWN_ID_MAX)),
         link_note(&req.link_reason, req.confidence),
     )
         .all()?;
@@ -108,7 +118,7 @@ pub async fn unlink_persona(
 ) -> ApiResult<pb::UnlinkSignalFromPersonaResponse> {
     let (signal_id, persona) = (
         field("signal_id", crate::ids::id(&req.signal_id)),
-        field("persona_id", required_text(&req.persona_id, REF_MAX)),
+        field("persona_id", required_text(&req.persona_id, OWN_ID_MAX)),
     )
         .all()?;
     let mut conn = state.conn().await?;
@@ -151,7 +161,7 @@ pub async fn list_project_signals(
     )?;
     let mut conn = state.conn().await?;
     let project: Project = load(&mut conn, id, &user, Power::Read, false).await?;
-    let mut rows = links::project_signals(
+    let rows = links::project_signals(
         &mut conn,
         project.workspace_id,
         id,
@@ -159,9 +169,9 @@ pub async fn list_project_signals(
         page.after(),
     )
     .await?;
-    let next_page_token = page.next_token(&mut rows, links::key_of);
+    let (signals, next_page_token) = page.finish(rows, links::key_of, linked_signal_to_proto);
     Ok(pb::ListProjectSignalsResponse {
-        signals: rows.into_iter().map(linked_signal_to_proto).collect(),
+        signals,
         next_page_token,
     })
 }
@@ -173,7 +183,7 @@ pub async fn list_persona_signals(
 ) -> ApiResult<pb::ListPersonaSignalsResponse> {
     let (workspace, persona) = (
         field("workspace_id", crate::ids::id(&req.workspace_id)),
-        field("persona_id", required_text(&req.persona_id, REF_MAX)),
+        field("persona_id", required_text(&req.persona_id, OWN_ID_MAX)),
     )
         .all()?;
     let page = state.page_tokens.request(
@@ -183,11 +193,11 @@ pub async fn list_persona_signals(
     )?;
     let mut conn = state.conn().await?;
     authorize(&mut conn, workspace, &user, Power::Read, false).await?;
-    let mut rows =
+    let rows =
         links::persona_signals(&mut conn, workspace, &persona, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, links::key_of);
+    let (signals, next_page_token) = page.finish(rows, links::key_of, linked_signal_to_proto);
     Ok(pb::ListPersonaSignalsResponse {
-        signals: rows.into_iter().map(linked_signal_to_proto).collect(),
+        signals,
         next_page_token,
     })
 }

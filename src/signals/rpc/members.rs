@@ -88,9 +88,10 @@ pub async fn list(
         page_token: &req.page_token,
         page_size: req.page_size,
     };
-    let (members, next_page_token) = member_rpcs::list::<Workspaces>(state, user, page).await?;
+    let (members, next_page_token) =
+        member_rpcs::list::<Workspaces, _>(state, user, page, member_to_proto).await?;
     Ok(pb::ListWorkspaceMembersResponse {
-        members: members.into_iter().map(member_to_proto).collect(),
+        members,
         next_page_token,
     })
 }

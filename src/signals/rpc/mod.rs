@@ -42,6 +42,9 @@ impl From<SignalsError> for ApiError {
             SignalsError::InvalidTransition { .. } => {
                 ApiError::failed_precondition("INVALID_STATUS_TRANSITION", message)
             }
+            SignalsError::NoLinks { .. } => {
+                ApiError::failed_precondition("SIGNAL_HAS_NO_LINKS", message)
+            }
             SignalsError::EmbeddingDimension { field, .. } => {
                 ApiError::invalid_field(field, message)
             }

@@ -13,6 +13,7 @@ use crate::roles::Power;
 use crate::signals::access::{authorize, load};
 use crate::signals::convert::project_to_proto;
 use crate::signals::fields::{DESCRIPTION_MAX, NAME_MAX, ProjectStatus};
+use crate::signals::store::links;
 use crate::signals::store::projects::{self, NewProject, Project, ProjectChanges};
 use crate::state::AppState;
 use crate::text::{bounded_text, required_text};
@@ -63,10 +64,7 @@ pub async fn list(
 ) -> ApiResult<pb::ListProjectsResponse> {
     let (workspace, _, status) = (
         field("workspace_id", crate::ids::id(&req.workspace_id)),
-        field(
-            "page_size",
-            pagination::page_size(req.page_size).map_err(|e| e.message),
-        ),
+        field("page_size", pagination::checked_page_size(req.page_size)),
         field("status", ProjectStatus::from_proto(req.status)),
     )
         .all()?;
@@ -81,10 +79,10 @@ pub async fn list(
     )?;
     let mut conn = state.conn().await?;
     authorize(&mut conn, workspace, &user, Power::Read, false).await?;
-    let mut rows = projects::list(&mut conn, workspace, status, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, projects::key_of);
+    let rows = projects::list(&mut conn, workspace, status, page.limit(), page.after()).await?;
+    let (projects, next_page_token) = page.finish(rows, projects::key_of, project_to_proto);
     Ok(pb::ListProjectsResponse {
-        projects: rows.into_iter().map(project_to_proto).collect(),
+        projects,
         next_page_token,
     })
 }
@@ -120,9 +118,15 @@ pub async fn delete(
     let id = id_field("id", &req.id)?;
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        let project: Project = load(conn, id, &user, Power::Edit, true).await?;
+        // The linked signals are locked before the project, in the order
+        // LinkSignalToProject takes them (signal, then the project through
+        // its foreign key), so the two cannot deadlock.
+        load::<Project>(conn, id, &user, Power::Edit, false).await?;
+        let linked = links::lock_signals_of_project(conn, id).await?;
+        let project = projects::find(conn, id, true).await?;
         project.ensure_etag(&req.etag)?;
-        ApiResult::Ok(projects::delete(conn, id).await?)
+        projects::delete(conn, id).await?;
+        ApiResult::Ok(links::unmark_unlinked(conn, &linked).await?)
     })
     .await?;
     Ok(pb::DeleteProjectResponse {})

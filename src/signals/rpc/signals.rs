@@ -13,8 +13,8 @@ use crate::roles::Power;
 use crate::signals::access::{authorize, load};
 use crate::signals::convert::signal_to_proto;
 use crate::signals::fields::{
-    BATCH_MAX, EMBEDDING_MAX, Frequency, REF_MAX, SEGMENT_MAX, Severity, SignalStatus, Source,
-    VERBATIM_MAX,
+    BATCH_MAX, EMBEDDING_MAX, Frequency, JSON_OBJECT_MAX, OWN_ID_MAX, REF_MAX, SEGMENT_MAX,
+    Severity, SignalStatus, Source, VERBATIM_MAX,
 };
 use crate::signals::store::signal_listing::{self, SignalFilter, SignalOrder};
 use crate::signals::store::signals::{self as store, NewSignal, Signal, SignalChanges};
@@ -78,11 +78,18 @@ pub async fn batch_create(
     let signals = conn
         .transaction(async |conn| {
             authorize(conn, workspace, &user, Power::Edit, false).await?;
-            let mut stored = Vec::with_capacity(inputs.len());
-            for input in &inputs {
-                stored.push(store::create(conn, workspace, input).await?);
+            // Stored in (source, source_ref) order, whatever the request's:
+            // two batches that share references then take their unique
+            // index entries in the same order and cannot deadlock. The sort
+            // is stable, so of two entries with one reference the first
+            // sent is the one stored.
+            let mut order: Vec<usize> = (0..inputs.len()).collect();
+            order.sort_by_key(|&i| (inputs[i].source.as_db(), inputs[i].source_ref.as_deref()));
+            let mut stored: Vec<Option<Signal>> = inputs.iter().map(|_| None).collect();
+            for i in order {
+                stored[i] = Some(store::create(conn, workspace, &inputs[i]).await?);
             }
-            ApiResult::Ok(stored)
+            ApiResult::Ok(stored.into_iter().flatten().collect::<Vec<_>>())
         })
         .await?;
     Ok(pb::BatchCreateSignalsResponse {
@@ -108,24 +115,23 @@ pub async fn list(
     user: UserId,
     req: pb::ListSignalsRequest,
 ) -> ApiResult<pb::ListSignalsResponse> {
+    // What the query searches for once parsed: a query of dashes or
+    // punctuation searches for nothing.
+    let searching = matches!(crate::text::search_query(&req.query), Ok(Some(_)));
     let (workspace, _, filter, order) = (
         field("workspace_id", crate::ids::id(&req.workspace_id)),
-        field(
-            "page_size",
-            pagination::page_size(req.page_size).map_err(|e| e.message),
-        ),
+        field("page_size", pagination::checked_page_size(req.page_size)),
         signal_filter(&req),
-        field("order", signal_order(&req)),
+        field("order", signal_order(&req, searching)),
     )
         .all()?;
-    let created_after = filter
-        .created_after
-        .map_or(0, |t| t.timestamp_micros())
-        .to_string();
-    let created_before = filter
-        .created_before
-        .map_or(0, |t| t.timestamp_micros())
-        .to_string();
+    // An absent bound is "", unlike any time (the epoch included), so a
+    // token of an unbounded listing is refused by a bounded one.
+    let bound = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(String::new, |t| t.timestamp_micros().to_string())
+    };
+    let (created_after, created_before) =
+        (bound(filter.created_after), bound(filter.created_before));
     let project = filter.project_id.map(|p| p.to_string()).unwrap_or_default();
     let page = state.page_tokens.request(
         &req.page_token,
@@ -146,7 +152,7 @@ pub async fn list(
     )?;
     let mut conn = state.conn().await?;
     authorize(&mut conn, workspace, &user, Power::Read, false).await?;
-    let mut rows = signal_listing::list(
+    let rows = signal_listing::list(
         &mut conn,
         workspace,
         &filter,
@@ -155,12 +161,11 @@ pub async fn list(
         page.limit(),
     )
     .await?;
-    let next_page_token = page.next_token(&mut rows, signal_listing::RankedSignal::key);
+    let (signals, next_page_token) = page.finish(rows, signal_listing::RankedSignal::key, |r| {
+        signal_to_proto(r.signal)
+    });
     Ok(pb::ListSignalsResponse {
-        signals: rows
-            .into_iter()
-            .map(|r| signal_to_proto(r.signal))
-            .collect(),
+        signals,
         next_page_token,
     })
 }
@@ -235,23 +240,16 @@ fn signal_input(
     let source_ref = violations.check(&at("source_ref"), optional_text(&input.source_ref, REF_MAX));
     let source_metadata = violations.check(
         &at("source_metadata"),
-        input
-            .source_metadata
-            .map(crate::proto::checked_struct_to_json)
-            .transpose()
-            .map(|m| serde_json::Value::Object(m.unwrap_or_default())),
+        json_object(input.source_metadata.unwrap_or_default()),
     );
     let embedding = violations.check(&at("embedding"), embedding(input.embedding));
     let ai_classification = violations.check(
         &at("ai_classification"),
-        input
-            .ai_classification
-            .map(|s| crate::proto::checked_struct_to_json(s).map(serde_json::Value::Object))
-            .transpose(),
+        input.ai_classification.map(json_object).transpose(),
     );
     let inbox_item_id = violations.check(
         &at("inbox_item_id"),
-        optional_text(&input.inbox_item_id, REF_MAX),
+        optional_text(&input.inbox_item_id, OWN_ID_MAX),
     );
     Some(NewSignal {
         verbatim: verbatim?,
@@ -269,6 +267,21 @@ fn signal_input(
     })
 }
 
+/// A JSON object field (`source_metadata`, `ai_classification`): checked
+/// like every Struct (depth, NUL, non-finite numbers), and at most
+/// [`JSON_OBJECT_MAX`] bytes as JSON, so a signal stays small enough that
+/// a page of them is worth reading.
+fn json_object(value: prost_types::Struct) -> Result<serde_json::Value, String> {
+    let object = serde_json::Value::Object(crate::proto::checked_struct_to_json(value)?);
+    let size = serde_json::to_vec(&object).map_or(usize::MAX, |json| json.len());
+    if size > JSON_OBJECT_MAX {
+        return Err(format!(
+            "is {size} bytes of JSON; at most {JSON_OBJECT_MAX} allowed"
+        ));
+    }
+    Ok(object)
+}
+
 /// An embedding: empty for none, at most 4,096 finite floats.
 fn embedding(values: Vec<f32>) -> Result<Option<Vec<f32>>, String> {
     if values.is_empty() {
@@ -281,7 +294,7 @@ fn embedding(values: Vec<f32>) -> Result<Option<Vec<f32>>, String> {
         ));
     }
     if let Some(at) = values.iter().position(|v| !v.is_finite()) {
-        return Err(format!("value {at} is not a finite number"));
+        return Err(format!("element {at} is not a finite number"));
     }
     Ok(Some(values))
 }
@@ -301,7 +314,7 @@ fn signal_filter(req: &pb::ListSignalsRequest) -> crate::checked::Checked<Signal
                     crate::ids::id(&req.project_id).map(Some)
                 },
             ),
-            field("persona_id", optional_text(&req.persona_id, REF_MAX)),
+            field("persona_id", optional_text(&req.persona_id, OWN_ID_MAX)),
             field(
                 "create_time_after",
                 time_bound(req.create_time_after.as_ref()),
@@ -330,7 +343,12 @@ fn time_bound(
     time: Option<&prost_types::Timestamp>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
     time.map(|t| {
-        let nanos = u32::try_from(t.nanos).map_err(|_| "has negative nanos".to_owned())?;
+        // A Timestamp's nanos are 0-999,999,999 (chrono would read more as
+        // a leap second).
+        let nanos = u32::try_from(t.nanos)
+            .ok()
+            .filter(|n| *n < 1_000_000_000)
+            .ok_or_else(|| format!("has nanos {}; they must be 0-999999999", t.nanos))?;
         chrono::DateTime::from_timestamp(t.seconds, nanos)
             .filter(|at| (1..=9999).contains(&chrono::Datelike::year(at)))
             .ok_or_else(|| "must be a time in years 1-9999".to_owned())
@@ -338,12 +356,13 @@ fn time_bound(
     .transpose()
 }
 
-/// The order of a ListSignals request; RELEVANCE needs a query.
-fn signal_order(req: &pb::ListSignalsRequest) -> Result<SignalOrder, String> {
+/// The order of a ListSignals request; RELEVANCE needs a query that
+/// searches for something.
+fn signal_order(req: &pb::ListSignalsRequest, searching: bool) -> Result<SignalOrder, String> {
     match pb::SignalOrder::try_from(req.order) {
         Ok(pb::SignalOrder::Unspecified | pb::SignalOrder::Newest) => Ok(SignalOrder::Newest),
-        Ok(pb::SignalOrder::Relevance) if req.query.trim().is_empty() => {
-            Err("RELEVANCE needs a query".to_owned())
+        Ok(pb::SignalOrder::Relevance) if !searching => {
+            Err("RELEVANCE needs a query with words to rank by".to_owned())
         }
         Ok(pb::SignalOrder::Relevance) => Ok(SignalOrder::Relevance),
         Err(_) => Err(format!("{} is not a SignalOrder", req.order)),
@@ -402,22 +421,13 @@ fn signal_changes(
             "ai_classification" => {
                 changes.ai_classification = violations.check(
                     "signal.ai_classification",
-                    input
-                        .ai_classification
-                        .clone()
-                        .map(|s| {
-                            crate::proto::checked_struct_to_json(s).map(serde_json::Value::Object)
-                        })
-                        .transpose(),
+                    input.ai_classification.clone().map(json_object).transpose(),
                 );
             }
             "source_metadata" => {
                 changes.source_metadata = violations.check(
                     "signal.source_metadata",
-                    crate::proto::checked_struct_to_json(
-                        input.source_metadata.clone().unwrap_or_default(),
-                    )
-                    .map(serde_json::Value::Object),
+                    json_object(input.source_metadata.clone().unwrap_or_default()),
                 );
             }
             other => violations.add(

@@ -56,10 +56,7 @@ pub async fn list(
         field("role", Role::parse(&req.role).map(Some))
     };
     let (_, role) = (
-        field(
-            "page_size",
-            pagination::page_size(req.page_size).map_err(|e| e.message),
-        ),
+        field("page_size", pagination::checked_page_size(req.page_size)),
         role,
     )
         .all()?;
@@ -73,11 +70,11 @@ pub async fn list(
         ],
     )?;
     let mut conn = state.conn().await?;
-    let mut rows =
+    let rows =
         workspaces::list(&mut conn, &user, role.as_ref(), page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, workspaces::key_of);
+    let (workspaces, next_page_token) = page.finish(rows, workspaces::key_of, workspace_to_proto);
     Ok(pb::ListWorkspacesResponse {
-        workspaces: rows.into_iter().map(workspace_to_proto).collect(),
+        workspaces,
         next_page_token,
     })
 }

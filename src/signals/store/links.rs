@@ -181,25 +181,55 @@ async fn unmark_if_unlinked(
     conn: &mut AsyncPgConnection,
     signal: &Signal,
 ) -> SignalsResult<Signal> {
-    if signal.status != SignalStatus::Linked {
-        return signal_store::find(conn, signal.id, false).await;
-    }
-    let linked: bool = diesel::select(
-        diesel::dsl::exists(
-            signal_projects::table.filter(signal_projects::signal_id.eq(signal.id)),
-        )
-        .or(diesel::dsl::exists(
-            signal_personas::table.filter(signal_personas::signal_id.eq(signal.id)),
-        )),
-    )
-    .load(conn)
-    .await
-    .single()?;
-    if linked {
+    if signal.status != SignalStatus::Linked || signal_store::has_links(conn, signal.id).await? {
         signal_store::find(conn, signal.id, false).await
     } else {
         signal_store::set_status(conn, signal, SignalStatus::Reviewed).await
     }
+}
+
+/// Locks (in id order) the signals linked to `project` and returns their
+/// ids: DeleteProject holds them so that no link of theirs changes before
+/// [`unmark_unlinked`] looks at what the deletion left.
+pub async fn lock_signals_of_project(
+    conn: &mut AsyncPgConnection,
+    project: Uuid,
+) -> SignalsResult<Vec<Uuid>> {
+    use crate::schema::signals;
+    Ok(signals::table
+        .filter(
+            signals::id.eq_any(
+                signal_projects::table
+                    .filter(signal_projects::project_id.eq(project))
+                    .select(signal_projects::signal_id),
+            ),
+        )
+        .order(signals::id)
+        .select(signals::id)
+        .for_update()
+        .load(conn)
+        .await?)
+}
+
+/// Of the (locked) `signals`, those LINKED without a link left become
+/// REVIEWED (after their project was deleted).
+pub async fn unmark_unlinked(conn: &mut AsyncPgConnection, signals: &[Uuid]) -> SignalsResult<()> {
+    if signals.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "UPDATE signals s SET status = $2, \
+                updated_at = greatest(now(), s.updated_at + interval '1 microsecond') \
+         WHERE s.id = ANY($1) AND s.status = $3 \
+           AND NOT EXISTS (SELECT 1 FROM signal_projects l WHERE l.signal_id = s.id) \
+           AND NOT EXISTS (SELECT 1 FROM signal_personas l WHERE l.signal_id = s.id)",
+    )
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(signals)
+    .bind::<Text, _>(SignalStatus::Reviewed)
+    .bind::<Text, _>(SignalStatus::Linked)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A signal's links, most recent first.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::counts;
 use crate::db::rows::SingleRow as _;
-use crate::schema::{signal_projects, signals, workspaces};
+use crate::schema::{signal_personas, signal_projects, signals, workspaces};
 use crate::signals::error::{SignalsError, SignalsResult};
 use crate::signals::fields::{Frequency, Severity, SignalStatus, Source};
 use crate::signals::store::workspaces::next_update_time;
@@ -218,6 +218,19 @@ pub async fn linked_projects(
         .await?)
 }
 
+/// Whether `signal` has any link, to a project or a persona.
+pub async fn has_links(conn: &mut AsyncPgConnection, signal: Uuid) -> SignalsResult<bool> {
+    Ok(diesel::select(
+        diesel::dsl::exists(signal_projects::table.filter(signal_projects::signal_id.eq(signal)))
+            .or(diesel::dsl::exists(
+                signal_personas::table.filter(signal_personas::signal_id.eq(signal)),
+            )),
+    )
+    .load(conn)
+    .await
+    .single()?)
+}
+
 /// What UpdateSignal changes; `None` keeps a field, `Some(None)` clears a
 /// nullable one.
 #[derive(Debug, Default)]
@@ -230,6 +243,30 @@ pub struct SignalChanges {
     pub embedding: Option<Option<Vec<f32>>>,
     pub ai_classification: Option<Option<serde_json::Value>>,
     pub source_metadata: Option<serde_json::Value>,
+}
+
+impl SignalChanges {
+    /// Whether nothing is left to change.
+    fn is_empty(&self) -> bool {
+        let Self {
+            interpretation,
+            severity,
+            frequency,
+            user_segment,
+            status,
+            embedding,
+            ai_classification,
+            source_metadata,
+        } = self;
+        interpretation.is_none()
+            && severity.is_none()
+            && frequency.is_none()
+            && user_segment.is_none()
+            && status.is_none()
+            && embedding.is_none()
+            && ai_classification.is_none()
+            && source_metadata.is_none()
+    }
 }
 
 #[derive(AsChangeset)]
@@ -248,24 +285,23 @@ struct SignalChangeset {
     updated_at: DateTime<Utc>,
 }
 
-/// Applies `changes` to the (locked) `signal`: refuses status moves the
-/// triage does not allow (the current status again is a no-op), checks an
-/// embedding's dimension, stamps `processed_at` when an embedding or a
-/// classification is written, and asks for the linked projects' recount
-/// when the severity changes.
+/// Applies `changes` to the (locked) `signal`: moves its status as the
+/// triage allows ([`next_status`]), checks an embedding's dimension, stamps
+/// `processed_at` when an embedding or a classification is written, and
+/// asks for the linked projects' recount when the severity changes. A
+/// request that changes nothing (say, the current status again) writes
+/// nothing: the signal and its etag stay as they are.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     signal: &Signal,
-    changes: SignalChanges,
+    mut changes: SignalChanges,
 ) -> SignalsResult<Signal> {
-    if let Some(next) = changes.status
-        && next != signal.status
-        && !signal.status.allowed_next().contains(&next)
-    {
-        return Err(SignalsError::InvalidTransition {
-            from: signal.status,
-            to: next,
-        });
+    changes.status = match changes.status {
+        Some(asked) => next_status(conn, signal, asked).await?,
+        None => None,
+    };
+    if changes.is_empty() {
+        return Ok(signal.clone());
     }
     let dimension = match &changes.embedding {
         Some(Some(embedding)) => Some(Some(
@@ -306,6 +342,39 @@ pub async fn update(
         counts::enqueue_recount(conn, &projects).await?;
     }
     Ok(updated)
+}
+
+/// The status UpdateSignal gives `signal` when asked for `asked`, `None`
+/// when that is its status already. LINKED means "has links", so the links
+/// have the last word: a signal without links cannot be made LINKED, and
+/// one brought back from ARCHIVED becomes LINKED again if it has links
+/// (REVIEWED otherwise).
+async fn next_status(
+    conn: &mut AsyncPgConnection,
+    signal: &Signal,
+    asked: SignalStatus,
+) -> SignalsResult<Option<SignalStatus>> {
+    if asked == signal.status {
+        return Ok(None);
+    }
+    if !signal.status.allowed_next().contains(&asked) {
+        return Err(SignalsError::InvalidTransition {
+            from: signal.status,
+            to: asked,
+        });
+    }
+    let next = match asked {
+        SignalStatus::Linked if !has_links(conn, signal.id).await? => {
+            return Err(SignalsError::NoLinks { signal: signal.id });
+        }
+        SignalStatus::Reviewed
+            if signal.status == SignalStatus::Archived && has_links(conn, signal.id).await? =>
+        {
+            SignalStatus::Linked
+        }
+        other => other,
+    };
+    Ok(Some(next))
 }
 
 /// Sets `signal`'s status to `status` (a link's side effect).

@@ -63,16 +63,17 @@ pub async fn list(
         page_token: &req.page_token,
         page_size: req.page_size,
     };
-    let (rows, next_page_token) = page_in_workshop(
+    let (build_packs, next_page_token) = page_in_workshop(
         state,
         &user,
         request,
         build_packs::list,
         build_packs::key_of,
+        pack_to_proto,
     )
     .await?;
     Ok(pb::ListBuildPacksResponse {
-        build_packs: rows.into_iter().map(pack_to_proto).collect(),
+        build_packs,
         next_page_token,
     })
 }

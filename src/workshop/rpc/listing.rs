@@ -26,15 +26,16 @@ pub struct PageOf<'a> {
 }
 
 /// One page of `request`'s rows, fetched by `fetch(conn, workshop, limit,
-/// after)` for a caller who may read the workshop, and the next page's
-/// token (empty on the last page).
-pub async fn page_in_workshop<Row, Key>(
+/// after)` for a caller who may read the workshop, as protos, and the next
+/// page's token (empty on the last page).
+pub async fn page_in_workshop<Row, Key, Proto: prost::Message>(
     state: &AppState,
     user: &UserId,
     request: PageOf<'_>,
     fetch: impl AsyncFnOnce(&mut AsyncPgConnection, Uuid, i64, Option<Key>) -> WorkshopResult<Vec<Row>>,
     key_of: impl Fn(&Row) -> Key,
-) -> ApiResult<(Vec<Row>, String)>
+    to_proto: impl Fn(Row) -> Proto,
+) -> ApiResult<(Vec<Proto>, String)>
 where
     Key: Serialize + DeserializeOwned + Clone,
 {
@@ -46,7 +47,6 @@ where
     )?;
     let mut conn = state.conn().await?;
     authorize(&mut conn, workshop, user, Power::Read, false).await?;
-    let mut rows = fetch(&mut conn, workshop, page.limit(), page.after()).await?;
-    let next_page_token = page.next_token(&mut rows, key_of);
-    Ok((rows, next_page_token))
+    let rows = fetch(&mut conn, workshop, page.limit(), page.after()).await?;
+    Ok(page.finish(rows, key_of, to_proto))
 }

@@ -87,9 +87,10 @@ pub async fn list(
         page_token: &req.page_token,
         page_size: req.page_size,
     };
-    let (members, next_page_token) = member_rpcs::list::<Workshops>(state, user, page).await?;
+    let (members, next_page_token) =
+        member_rpcs::list::<Workshops, _>(state, user, page, member_to_proto).await?;
     Ok(pb::ListMembersResponse {
-        members: members.into_iter().map(member_to_proto).collect(),
+        members,
         next_page_token,
     })
 }

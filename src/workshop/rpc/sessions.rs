@@ -24,10 +24,17 @@ pub async fn list(
         page_token: &req.page_token,
         page_size: req.page_size,
     };
-    let (rows, next_page_token) =
-        page_in_workshop(state, &user, request, sessions::list, sessions::key_of).await?;
+    let (sessions, next_page_token) = page_in_workshop(
+        state,
+        &user,
+        request,
+        sessions::list,
+        sessions::key_of,
+        session_to_proto,
+    )
+    .await?;
     Ok(pb::ListSessionsResponse {
-        sessions: rows.into_iter().map(session_to_proto).collect(),
+        sessions,
         next_page_token,
     })
 }

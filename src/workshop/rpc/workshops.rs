@@ -77,10 +77,7 @@ pub async fn list(
         field("role", Role::parse(&req.role).map(Some))
     };
     let (_, status, role) = (
-        field(
-            "page_size",
-            pagination::page_size(req.page_size).map_err(|e| e.message),
-        ),
+        field("page_size", pagination::checked_page_size(req.page_size)),
         field("status", fields::Status::from_proto(req.status)),
         role,
     )
@@ -96,7 +93,7 @@ pub async fn list(
         ],
     )?;
     let mut conn = state.conn().await?;
-    let mut rows = workshops::list(
+    let rows = workshops::list(
         &mut conn,
         &user,
         status,
@@ -105,17 +102,14 @@ pub async fn list(
         page.after(),
     )
     .await?;
-    let next_page_token = page.next_token(&mut rows, workshops::key_of);
     let ids: Vec<Uuid> = rows.iter().map(|w| w.id).collect();
     let progress = workshops::progress(&mut conn, &ids).await?;
+    let (workshops, next_page_token) = page.finish(rows, workshops::key_of, |w| {
+        let p = progress.get(&w.id).cloned().unwrap_or_default();
+        workshop_to_proto(w, &p)
+    });
     Ok(pb::ListWorkshopsResponse {
-        workshops: rows
-            .into_iter()
-            .map(|w| {
-                let p = progress.get(&w.id).cloned().unwrap_or_default();
-                workshop_to_proto(w, &p)
-            })
-            .collect(),
+        workshops,
         next_page_token,
     })
 }
