@@ -1,5 +1,5 @@
 //! A bad-input sweep over every RPC of every service (SkillRegistry,
-//! Workshop, Outbox), black box, through the generated clients.
+//! Workshop, Signals, Outbox), black box, through the generated clients.
 //!
 //! For each field of each request the sweep sends what a hostile or broken
 //! client sends: NUL characters, megabytes of text, control characters,
@@ -69,6 +69,7 @@ const MESSAGE_MAX: usize = 1024;
 
 const REGISTRY: &str = "SkillRegistry";
 const WORKSHOP: &str = "Workshop";
+const SIGNALS: &str = "Signals";
 const OUTBOX: &str = "Outbox";
 
 // ---------------------------------------------------------------------------
@@ -834,6 +835,7 @@ mod outbox;
 mod raw;
 mod read_back;
 mod registry;
+mod signals;
 mod values;
 mod workshop;
 
@@ -841,6 +843,7 @@ use self::outbox::sweep_outbox;
 use self::raw::sweep_raw;
 use self::read_back::sweep_read_back;
 use self::registry::sweep_registry;
+use self::signals::sweep_signals;
 use self::values::*;
 use self::workshop::sweep_workshop;
 
@@ -855,6 +858,7 @@ async fn every_rpc_refuses_hostile_input_cleanly() {
 
     sweep_registry(&mut sweep, &fx).await;
     sweep_workshop(&mut sweep, &fx).await;
+    sweep_signals(&mut sweep, &fx).await;
     sweep_read_back(&mut sweep, &fx).await;
     sweep_outbox(&mut sweep, &fx).await;
     sweep_raw(&mut sweep, &fx).await;
@@ -897,11 +901,12 @@ async fn every_rpc_refuses_hostile_input_cleanly() {
     let services: BTreeSet<&str> = sweep.rpcs.keys().copied().collect();
     assert_eq!(
         services,
-        [REGISTRY, WORKSHOP, OUTBOX].into_iter().collect(),
+        [REGISTRY, WORKSHOP, SIGNALS, OUTBOX].into_iter().collect(),
         "every service is swept"
     );
     assert_eq!(sweep.rpcs[REGISTRY].len(), 15, "every SkillRegistry RPC");
     assert_eq!(sweep.rpcs[WORKSHOP].len(), 21, "every Workshop RPC");
+    assert_eq!(sweep.rpcs[SIGNALS].len(), 27, "every Signals RPC");
     assert_eq!(sweep.rpcs[OUTBOX].len(), 3, "every Outbox RPC");
     assert!(sweep.total() >= 300, "at least 300 hostile requests");
     assert!(
