@@ -4,16 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::UserId;
 use crate::db::rows::SingleRow as _;
-use crate::keyset::KeyTime;
+use crate::keyset::{self, Direction, KeyTime};
 use crate::membership::{MemberTable, MembershipError};
 use crate::roles::Role;
-use crate::schema::workspaces;
+use crate::schema::{workspace_members, workspaces};
 use crate::signals::error::{SignalsError, SignalsResult};
 
 /// The workspace member table.
@@ -42,7 +41,7 @@ impl From<MembershipError> for SignalsError {
 }
 
 /// A stored workspace.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
 pub struct Workspace {
     pub id: Uuid,
@@ -112,13 +111,6 @@ pub fn key_of(workspace: &Workspace) -> ListKey {
     (KeyTime::of(workspace.created_at), workspace.id)
 }
 
-/// A row of ListWorkspaces.
-#[derive(Debug, QueryableByName)]
-struct Listed {
-    #[diesel(embed)]
-    workspace: Workspace,
-}
-
 /// The workspaces `user` is a member of (with role `role`, if given),
 /// newest first, after `after`.
 pub async fn list(
@@ -128,24 +120,20 @@ pub async fn list(
     limit: i64,
     after: Option<ListKey>,
 ) -> SignalsResult<Vec<Workspace>> {
-    // The row-value keyset condition of `keyset::rows_after`, written out
-    // because this list is a join.
-    let rows: Vec<Listed> = diesel::sql_query(
-        "SELECT w.* FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id \
-         WHERE m.user_id = $1 \
-           AND ($2::text IS NULL OR m.role = $2) \
-           AND ($3::timestamptz IS NULL OR (w.created_at, w.id) < ($3, $4)) \
-         ORDER BY w.created_at DESC, w.id DESC \
-         LIMIT $5",
-    )
-    .bind::<Text, _>(user.as_str())
-    .bind::<Nullable<Text>, _>(role)
-    .bind::<Nullable<Timestamptz>, _>(after.map(|(time, _)| time.at()))
-    .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |(_, id)| id))
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.workspace).collect())
+    let mut memberships = workspace_members::table
+        .filter(workspace_members::user_id.eq(user.as_str()))
+        .select(workspace_members::workspace_id)
+        .into_boxed();
+    if let Some(role) = role {
+        memberships = memberships.filter(workspace_members::role.eq(role.clone()));
+    }
+    let query = workspaces::table
+        .filter(workspaces::id.eq_any(memberships))
+        .select(Workspace::as_select())
+        .into_boxed();
+    let columns = (workspaces::created_at, workspaces::id);
+    let page = keyset::page(query, columns, Direction::NewestFirst, after, limit);
+    Ok(page.load(conn).await?)
 }
 
 /// Renames the (locked) workspace.

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::auth::UserId;
-use crate::keyset::KeyTime;
+use crate::keyset::{self, Direction, KeyTime};
 use crate::outbox::NewEvent;
 use crate::roles::Role;
 use crate::schema::{build_packs, workshop_members, workshops};
@@ -21,7 +21,7 @@ use crate::workshop::events::ObjectDelete;
 use crate::workshop::fields::{Status, StepStatus, Visibility};
 
 /// A stored workshop.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = workshops, check_for_backend(diesel::pg::Pg))]
 pub struct Workshop {
     pub id: Uuid,
@@ -175,13 +175,6 @@ pub async fn create(
     Ok(workshop)
 }
 
-/// A row of ListWorkshops.
-#[derive(Debug, QueryableByName)]
-struct Listed {
-    #[diesel(embed)]
-    workshop: Workshop,
-}
-
 /// Keyset of ListWorkshops: most recent activity first.
 pub type ListKey = (KeyTime, Uuid);
 
@@ -200,26 +193,23 @@ pub async fn list(
     limit: i64,
     after: Option<ListKey>,
 ) -> WorkshopResult<Vec<Workshop>> {
-    // The same row-value keyset condition as `keyset::rows_after`, written
-    // out because this list is a join the DSL's boxed query cannot carry.
-    let rows: Vec<Listed> = diesel::sql_query(
-        "SELECT w.* FROM workshops w JOIN workshop_members m ON m.workshop_id = w.id \
-         WHERE m.user_id = $1 \
-           AND ($2::text IS NULL OR w.status = $2) \
-           AND ($3::text IS NULL OR m.role = $3) \
-           AND ($4::timestamptz IS NULL OR (w.updated_at, w.id) < ($4, $5)) \
-         ORDER BY w.updated_at DESC, w.id DESC \
-         LIMIT $6",
-    )
-    .bind::<Text, _>(user.as_str())
-    .bind::<Nullable<Text>, _>(status)
-    .bind::<Nullable<Text>, _>(role)
-    .bind::<Nullable<Timestamptz>, _>(after.map(|(time, _)| time.at()))
-    .bind::<SqlUuid, _>(after.map_or(Uuid::nil(), |(_, id)| id))
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.workshop).collect())
+    let mut memberships = workshop_members::table
+        .filter(workshop_members::user_id.eq(user.as_str()))
+        .select(workshop_members::workshop_id)
+        .into_boxed();
+    if let Some(role) = role {
+        memberships = memberships.filter(workshop_members::role.eq(role.clone()));
+    }
+    let mut query = workshops::table
+        .filter(workshops::id.eq_any(memberships))
+        .select(Workshop::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(workshops::status.eq(status));
+    }
+    let columns = (workshops::updated_at, workshops::id);
+    let page = keyset::page(query, columns, Direction::NewestFirst, after, limit);
+    Ok(page.load(conn).await?)
 }
 
 /// The fields UpdateWorkshop may change.
