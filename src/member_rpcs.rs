@@ -45,13 +45,15 @@ pub trait MemberParent {
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
-/// A member change as a request names it: the parent, the member and the
-/// role (raw, as received).
+/// A member change as a request names it: the parent, the member, the
+/// role (raw, as received) and the member's etag as read (empty for
+/// none; AddMember has none).
 #[derive(Debug, Clone, Copy)]
 pub struct MemberChange<'a> {
     pub parent_id: &'a str,
     pub user_id: &'a str,
     pub role: &'a str,
+    pub etag: &'a str,
 }
 
 /// A member list request: the parent and the page.
@@ -87,6 +89,7 @@ pub async fn remove<P: MemberParent>(
     user: UserId,
     parent_id: &str,
     user_id: &str,
+    etag: &str,
 ) -> ApiResult<()> {
     let (parent, member) = (
         field(P::ID_FIELD, crate::ids::id(parent_id)),
@@ -101,7 +104,9 @@ pub async fn remove<P: MemberParent>(
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
         P::authorize(conn, parent, &user, needed, true).await?;
-        P::MEMBERS.remove(conn, parent, member.as_str()).await?;
+        P::MEMBERS
+            .remove(conn, parent, member.as_str(), etag)
+            .await?;
         Ok::<_, P::Error>(())
     })
     .await
@@ -161,13 +166,18 @@ async fn write_member<P: MemberParent>(
     write: Write,
 ) -> ApiResult<Member> {
     let (parent, member, role) = parse_change::<P>(change)?;
+    let etag = change.etag;
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
         P::authorize(conn, parent, &user, Power::Own, true).await?;
         let member = member.as_str();
         let written = match write {
             Write::Add => P::MEMBERS.add(conn, parent, member, &role).await,
-            Write::ChangeRole => P::MEMBERS.change_role(conn, parent, member, &role).await,
+            Write::ChangeRole => {
+                P::MEMBERS
+                    .change_role(conn, parent, member, &role, etag)
+                    .await
+            }
         };
         Ok::<_, P::Error>(written?)
     })

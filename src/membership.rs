@@ -55,9 +55,29 @@ pub enum MembershipError {
     /// The change would leave no owner.
     #[error("{user_id} is the last owner of {parent}")]
     LastOwner { parent: Uuid, user_id: String },
+    /// The caller's etag of the member is stale.
+    #[error(transparent)]
+    EtagMismatch(#[from] crate::etag::EtagMismatch),
     /// A statement failed.
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
+}
+
+impl Member {
+    /// Moves on every change of the member.
+    pub fn etag(&self) -> String {
+        crate::etag::of(self.updated_at)
+    }
+
+    /// Fails when the caller sent an etag (empty: none) that no longer
+    /// matches.
+    fn ensure_etag(&self, etag: &str) -> Result<(), MembershipError> {
+        Ok(crate::etag::ensure_matches(
+            etag,
+            self.updated_at,
+            format_args!("member {} of {}", self.user_id, self.parent_id),
+        )?)
+    }
 }
 
 /// Keyset of a member list: oldest first.
@@ -181,20 +201,24 @@ impl MemberTable {
         Ok(())
     }
 
-    /// Gives `user_id` the role `role`; the last owner keeps theirs.
+    /// Gives `user_id` the role `role` if `etag` (empty: any) is the
+    /// member's; the last owner keeps theirs.
     pub async fn change_role(
         &self,
         conn: &mut AsyncPgConnection,
         parent: Uuid,
         user_id: &str,
         role: &Role,
+        etag: &str,
     ) -> Result<Member, MembershipError> {
         let member = self.existing(conn, parent, user_id).await?;
+        member.ensure_etag(etag)?;
         if *role != Role::Owner {
             self.ensure_not_last_owner(conn, &member).await?;
         }
         Ok(diesel::sql_query(format!(
-            "UPDATE {} SET role = $3, updated_at = now() \
+            "UPDATE {} SET role = $3, \
+                    updated_at = greatest(now(), updated_at + interval '1 microsecond') \
              WHERE {} = $1 AND user_id = $2 RETURNING {}",
             self.table,
             self.parent,
@@ -208,14 +232,17 @@ impl MemberTable {
         .single()?)
     }
 
-    /// Removes `user_id`; the last owner stays.
+    /// Removes `user_id` if `etag` (empty: any) is the member's; the last
+    /// owner stays.
     pub async fn remove(
         &self,
         conn: &mut AsyncPgConnection,
         parent: Uuid,
         user_id: &str,
+        etag: &str,
     ) -> Result<(), MembershipError> {
         let member = self.existing(conn, parent, user_id).await?;
+        member.ensure_etag(etag)?;
         self.ensure_not_last_owner(conn, &member).await?;
         diesel::sql_query(format!(
             "DELETE FROM {} WHERE {} = $1 AND user_id = $2",

@@ -157,6 +157,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         .update_workshop_step(as_user(
             OWNER,
             UpdateWorkshopStepRequest {
+                etag: String::new(),
                 workshop_id: workshop.id.clone(),
                 step_id: "empathize".to_owned(),
                 status: StepStatus::InProgress.into(),
@@ -353,6 +354,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         workshop_client.clone().update_member(as_user(
             OWNER,
             UpdateMemberRequest {
+                etag: String::new(),
                 workshop_id: workshop.id.clone(),
                 user_id: "bob".to_owned(),
                 role: "viewer".to_owned(),
@@ -364,6 +366,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         workshop_client.clone().remove_member(as_user(
             OWNER,
             RemoveMemberRequest {
+                etag: String::new(),
                 workshop_id: workshop.id.clone(),
                 user_id: "bob".to_owned(),
             },
@@ -374,6 +377,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         workshop_client.clone().update_workshop_step(as_user(
             OWNER,
             UpdateWorkshopStepRequest {
+                etag: String::new(),
                 workshop_id: workshop.id.clone(),
                 step_id: "define".to_owned(),
                 status: StepStatus::Complete.into(),

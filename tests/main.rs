@@ -7,6 +7,7 @@ mod auth;
 mod benchmark_smoke;
 mod connections;
 mod durability;
+mod etags;
 mod faults;
 mod health;
 mod hostile_input;

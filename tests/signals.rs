@@ -219,6 +219,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted_but_others_may_leave() 
         .update_workspace_member(as_user(
             "ada",
             UpdateWorkspaceMemberRequest {
+                etag: String::new(),
                 workspace_id: w.id.clone(),
                 user_id: "ada".to_owned(),
                 role: "viewer".to_owned(),
@@ -231,6 +232,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted_but_others_may_leave() 
         as_user(
             user,
             RemoveWorkspaceMemberRequest {
+                etag: String::new(),
                 workspace_id: w.id.clone(),
                 user_id: who.to_owned(),
             },

@@ -366,6 +366,7 @@ async fn call(
             .update_workspace_member(as_user(
                 user,
                 UpdateWorkspaceMemberRequest {
+                    etag: String::new(),
                     workspace_id: w,
                     user_id: "vic".to_owned(),
                     role: "editor".to_owned(),
@@ -377,6 +378,7 @@ async fn call(
             .remove_workspace_member(as_user(
                 user,
                 RemoveWorkspaceMemberRequest {
+                    etag: String::new(),
                     workspace_id: w,
                     user_id: if user == "vic" { "ed" } else { "vic" }.to_owned(),
                 },

@@ -63,6 +63,7 @@ fn step_change(
     status: StepStatus,
 ) -> UpdateWorkshopStepRequest {
     UpdateWorkshopStepRequest {
+        etag: String::new(),
         workshop_id: workshop.id.clone(),
         step_id: step.to_owned(),
         status: status.into(),
@@ -642,6 +643,7 @@ async fn the_permission_matrix_holds_for_every_rpc() {
                     .update_member(as_user(
                         user,
                         UpdateMemberRequest {
+                            etag: String::new(),
                             workshop_id: id,
                             user_id: "guest".to_owned(),
                             role: "editor".to_owned(),
@@ -668,6 +670,7 @@ async fn the_permission_matrix_holds_for_every_rpc() {
                     .remove_member(as_user(
                         user,
                         RemoveMemberRequest {
+                            etag: String::new(),
                             workshop_id: id,
                             user_id: "editor".to_owned(),
                         },
@@ -740,6 +743,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted() {
     let w = create(&app, "ada", "Owners").await;
     add_member(&app, &w, "ada", "bob", "editor").await;
     let remove = |user: &str| RemoveMemberRequest {
+        etag: String::new(),
         workshop_id: w.id.clone(),
         user_id: user.to_owned(),
     };
@@ -753,6 +757,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted() {
         (Code::FailedPrecondition, "LAST_OWNER")
     );
     let demote = UpdateMemberRequest {
+        etag: String::new(),
         workshop_id: w.id.clone(),
         user_id: "ada".to_owned(),
         role: "viewer".to_owned(),
@@ -796,6 +801,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted() {
         .update_member(as_user(
             "ada",
             UpdateMemberRequest {
+                etag: String::new(),
                 workshop_id: w.id.clone(),
                 user_id: "bob".to_owned(),
                 role: "owner".to_owned(),

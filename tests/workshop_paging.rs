@@ -75,6 +75,7 @@ async fn members_sessions_and_build_packs_page_in_order_and_refuse_a_forged_time
             .update_workshop_step(as_user(
                 editor,
                 UpdateWorkshopStepRequest {
+                    etag: String::new(),
                     workshop_id: w.id.clone(),
                     step_id: "empathize".to_owned(),
                     status: StepStatus::InProgress.into(),

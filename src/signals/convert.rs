@@ -24,6 +24,7 @@ pub fn workspace_to_proto(w: Workspace) -> pb::Workspace {
 
 pub fn member_to_proto(m: Member) -> pb::WorkspaceMember {
     pb::WorkspaceMember {
+        etag: m.etag(),
         workspace_id: m.parent_id.to_string(),
         user_id: m.user_id,
         role: m.role.as_str().to_owned(),

@@ -40,11 +40,13 @@ pub fn step_to_proto(step: steps::Step) -> pb::WorkshopStep {
         start_time: step.started_at.map(timestamp),
         complete_time: step.completed_at.map(timestamp),
         update_time: Some(timestamp(step.updated_at)),
+        etag: crate::etag::of(step.updated_at),
     }
 }
 
 pub fn member_to_proto(m: members::Member) -> pb::Member {
     pb::Member {
+        etag: m.etag(),
         workshop_id: m.parent_id.to_string(),
         user_id: m.user_id,
         role: m.role.as_str().to_owned(),

@@ -264,6 +264,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
     let mut cases = Cases::new(
         alice,
         ws::UpdateMemberRequest {
+            etag: String::new(),
             workshop_id: workshop_id.clone(),
             user_id: BOB.to_owned(),
             role: "editor".to_owned(),
@@ -272,6 +273,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
     member_cases(&mut cases, &workshop_id, |m| {
         (&mut m.workshop_id, &mut m.user_id, &mut m.role)
     });
+    cases.etags(|m, e| m.etag = e);
     cases.refused("demote the last owner", |m| {
         m.user_id = ALICE.to_owned();
         m.role = "viewer".to_owned();
@@ -287,6 +289,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
     let mut cases = Cases::new(
         alice,
         ws::RemoveMemberRequest {
+            etag: String::new(),
             workshop_id: workshop_id.clone(),
             user_id: "sweep-nobody".to_owned(),
         },
@@ -445,6 +448,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
         })
         .refused("nothing to change", |m| m.status = 0)
         .case("confirm_skip without skip", |m| m.confirm_skip = true)
+        .etags(|m, e| m.etag = e)
         .refused_as(Who::User(CAROL), "as a non-member", |_| {});
     step_id_cases(&mut cases, |m, s| m.step_id = s);
     for (index, (label, output, refuse)) in hostile_outputs().into_iter().enumerate() {

@@ -46,6 +46,7 @@ pub async fn add(
         parent_id: &req.workspace_id,
         user_id: &req.user_id,
         role: &req.role,
+        etag: "",
     };
     let member = member_rpcs::add::<Workspaces>(state, user, change).await?;
     Ok(pb::AddWorkspaceMemberResponse {
@@ -62,6 +63,7 @@ pub async fn update(
         parent_id: &req.workspace_id,
         user_id: &req.user_id,
         role: &req.role,
+        etag: &req.etag,
     };
     let member = member_rpcs::change_role::<Workspaces>(state, user, change).await?;
     Ok(pb::UpdateWorkspaceMemberResponse {
@@ -74,7 +76,8 @@ pub async fn remove(
     user: UserId,
     req: pb::RemoveWorkspaceMemberRequest,
 ) -> ApiResult<pb::RemoveWorkspaceMemberResponse> {
-    member_rpcs::remove::<Workspaces>(state, user, &req.workspace_id, &req.user_id).await?;
+    member_rpcs::remove::<Workspaces>(state, user, &req.workspace_id, &req.user_id, &req.etag)
+        .await?;
     Ok(pb::RemoveWorkspaceMemberResponse {})
 }
 

@@ -35,6 +35,7 @@ impl From<MembershipError> for SignalsError {
                 user_id,
                 workspace: parent,
             },
+            MembershipError::EtagMismatch(stale) => SignalsError::EtagMismatch(stale),
             MembershipError::Database(error) => SignalsError::Database(error),
         }
     }

@@ -45,6 +45,7 @@ pub async fn add(
         parent_id: &req.workshop_id,
         user_id: &req.user_id,
         role: &req.role,
+        etag: "",
     };
     let member = member_rpcs::add::<Workshops>(state, user, change).await?;
     Ok(pb::AddMemberResponse {
@@ -61,6 +62,7 @@ pub async fn update(
         parent_id: &req.workshop_id,
         user_id: &req.user_id,
         role: &req.role,
+        etag: &req.etag,
     };
     let member = member_rpcs::change_role::<Workshops>(state, user, change).await?;
     Ok(pb::UpdateMemberResponse {
@@ -73,7 +75,8 @@ pub async fn remove(
     user: UserId,
     req: pb::RemoveMemberRequest,
 ) -> ApiResult<pb::RemoveMemberResponse> {
-    member_rpcs::remove::<Workshops>(state, user, &req.workshop_id, &req.user_id).await?;
+    member_rpcs::remove::<Workshops>(state, user, &req.workshop_id, &req.user_id, &req.etag)
+        .await?;
     Ok(pb::RemoveMemberResponse {})
 }
 

@@ -146,5 +146,6 @@ fn step_change(
         status: status.flatten(),
         skip: req.skip,
         output,
+        etag: req.etag,
     })
 }

@@ -26,6 +26,7 @@ impl From<MembershipError> for WorkshopError {
                 user_id,
                 workshop: parent,
             },
+            MembershipError::EtagMismatch(stale) => WorkshopError::EtagMismatch(stale),
             MembershipError::Database(error) => WorkshopError::Database(error),
         }
     }

@@ -102,6 +102,8 @@ pub struct StepChange {
     pub skip: bool,
     /// New output, replacing the old.
     pub output: Option<serde_json::Value>,
+    /// The step's etag as the caller read it; empty for none.
+    pub etag: String,
 }
 
 /// Applies `change`: started_at is stamped on the first move to
@@ -115,6 +117,11 @@ pub async fn update(
     change: StepChange,
 ) -> WorkshopResult<Step> {
     let current = find(conn, workshop, step).await?;
+    crate::etag::ensure_matches(
+        &change.etag,
+        current.updated_at,
+        format_args!("step {step} of workshop {workshop}"),
+    )?;
     let status = if change.skip {
         StepStatus::Complete
     } else {
@@ -140,7 +147,10 @@ pub async fn update(
             workshop_steps::output.eq(output),
             workshop_steps::started_at.eq(started_at),
             workshop_steps::completed_at.eq(completed_at),
-            workshop_steps::updated_at.eq(diesel::dsl::now),
+            // Later than the last change even within one microsecond, so
+            // two changes never share an etag.
+            workshop_steps::updated_at
+                .eq(now.max(current.updated_at + chrono::Duration::microseconds(1))),
         ))
         .execute(conn)
         .await?;

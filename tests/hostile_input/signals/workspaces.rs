@@ -219,6 +219,7 @@ pub(super) async fn sweep_members(sweep: &mut Sweep<'_>, sfx: &Sfx) {
     let mut cases = Cases::new(
         alice,
         sg::UpdateWorkspaceMemberRequest {
+            etag: String::new(),
             workspace_id: workspace_id.clone(),
             user_id: ERIN.to_owned(),
             role: "viewer".to_owned(),
@@ -232,6 +233,7 @@ pub(super) async fn sweep_members(sweep: &mut Sweep<'_>, sfx: &Sfx) {
         .refused("role: empty", |m| m.role.clear())
         .refused("a non-member", |m| m.user_id = "sweep-nobody".to_owned())
         .refused("demote the last owner", |m| m.user_id = ALICE.to_owned())
+        .etags(|m, e| m.etag = e)
         .refused_as(Who::User(BOB), "as an editor, promoting himself", |m| {
             m.user_id = BOB.to_owned();
             m.role = "owner".to_owned();
@@ -251,6 +253,7 @@ pub(super) async fn sweep_members(sweep: &mut Sweep<'_>, sfx: &Sfx) {
     let mut cases = Cases::new(
         alice,
         sg::RemoveWorkspaceMemberRequest {
+            etag: String::new(),
             workspace_id: workspace_id.clone(),
             user_id: "sweep-nobody".to_owned(),
         },
