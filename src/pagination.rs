@@ -40,7 +40,9 @@ const SECRET_NAME: &str = "page_tokens";
 /// 4 MiB message limit with room for the rest of the response.
 pub const PAGE_BYTES_MAX: usize = 3 * 1024 * 1024;
 
-/// Validates `page_size`: 0 means the default; 1–500 is taken as is.
+/// Validates `page_size`: 0 means the default, 1–500 is taken as is, and
+/// more means 500 (AIP-158: a page size over the maximum is coerced, not
+/// refused); only a negative size is INVALID_ARGUMENT.
 pub fn page_size(requested: i32) -> ApiResult<i64> {
     checked_page_size(requested).map_err(|problem| ApiError::invalid_field("page_size", problem))
 }
@@ -50,8 +52,9 @@ pub fn checked_page_size(requested: i32) -> Result<i64, String> {
     match i64::from(requested) {
         0 => Ok(DEFAULT_PAGE_SIZE),
         size @ 1..=MAX_PAGE_SIZE => Ok(size),
+        size if size > MAX_PAGE_SIZE => Ok(MAX_PAGE_SIZE),
         other => Err(format!(
-            "must be 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}, not {other}"
+            "must not be negative (0 for the default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}), not {other}"
         )),
     }
 }
@@ -400,7 +403,9 @@ mod tests {
         assert_eq!(page_size(0).expect("default"), DEFAULT_PAGE_SIZE);
         assert_eq!(page_size(7).expect("seven"), 7);
         assert!(page_size(-1).is_err());
-        assert!(page_size(501).is_err());
+        assert!(page_size(i32::MIN).is_err());
+        assert_eq!(page_size(501).expect("coerced"), MAX_PAGE_SIZE);
+        assert_eq!(page_size(i32::MAX).expect("coerced"), MAX_PAGE_SIZE);
     }
 
     mod properties {

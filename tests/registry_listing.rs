@@ -217,14 +217,27 @@ async fn bad_listing_requests_are_invalid_argument() {
     let status = list(
         &app,
         ListSkillsRequest {
-            page_size: 501,
+            page_size: -1,
             category: 42,
             ..ListSkillsRequest::default()
         },
     )
     .await
-    .expect_err("too big");
+    .expect_err("negative");
     assert_eq!(violated_fields(&status), ["page_size", "category"]);
+    // Over the maximum is served as the maximum (AIP-158), not refused.
+    for page_size in [501, i32::MAX] {
+        let (page, _) = list(
+            &app,
+            ListSkillsRequest {
+                page_size,
+                ..ListSkillsRequest::default()
+            },
+        )
+        .await
+        .expect("coerced to 500");
+        assert!(!page.is_empty() && page.len() <= 500);
+    }
 
     let first = ListSkillsRequest {
         page_size: 1,

@@ -411,7 +411,7 @@ async fn listing_filters_by_status_and_role_and_pages_newest_activity_first() {
         .list_workshops(as_user(
             "ada",
             ListWorkshopsRequest {
-                page_size: 501,
+                page_size: -1,
                 page_token: "garbage".to_owned(),
                 status: 99,
                 role: "Bad Role".to_owned(),

@@ -269,6 +269,9 @@ impl<T: Clone> Cases<T> {
         for size in HOSTILE_PAGE_SIZES {
             self.refused(format!("page_size: {size}"), |m| set_size(m, size));
         }
+        for size in OVERSIZED_PAGE_SIZES {
+            self.case(format!("page_size: {size}"), |m| set_size(m, size));
+        }
         for (label, token, refuse) in hostile_tokens(real_tokens) {
             self.push(self.who, format!("page_token: {label}"), refuse, |m| {
                 set_token(m, token);

@@ -119,7 +119,9 @@ pub(super) fn hostile_tokens(real: &[(String, String)]) -> Vec<(String, String, 
 }
 
 /// Page sizes outside 0–500.
-pub(super) const HOSTILE_PAGE_SIZES: [i32; 4] = [-1, 501, i32::MAX, i32::MIN];
+pub(super) const HOSTILE_PAGE_SIZES: [i32; 2] = [-1, i32::MIN];
+/// Page sizes over the maximum: served as the maximum (AIP-158).
+pub(super) const OVERSIZED_PAGE_SIZES: [i32; 2] = [501, i32::MAX];
 /// Enum numbers no enum field defines.
 pub(super) const HOSTILE_ENUMS: [i32; 3] = [999, -1, i32::MIN];
 

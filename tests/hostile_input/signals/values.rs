@@ -111,6 +111,9 @@ pub(super) fn pages_of<T: Clone>(
     for size in HOSTILE_PAGE_SIZES {
         cases.refused(format!("page_size: {size}"), |m| set_size(m, size));
     }
+    for size in OVERSIZED_PAGE_SIZES {
+        cases.case(format!("page_size: {size}"), |m| set_size(m, size));
+    }
     cases.case("page_size: 500", |m| set_size(m, 500));
     let own_label = format!("token of {own}");
     for (label, token, refuse) in hostile_tokens(tokens) {
