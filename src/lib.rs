@@ -20,6 +20,7 @@ pub mod content;
 pub mod db;
 pub mod error;
 pub mod etag;
+pub mod field_mask;
 pub mod health;
 pub mod ids;
 pub mod jobs;

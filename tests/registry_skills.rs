@@ -243,6 +243,68 @@ async fn update_changes_only_the_masked_fields_and_moves_the_etag() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_star_mask_replaces_every_updatable_field_and_repeated_paths_count_once() {
+    let app = TestApp::start().await;
+    let skill = create(&app, "ada", "star-mask").await;
+    let replacement = Skill {
+        name: "Replaced".to_owned(),
+        description: "Every field at once".to_owned(),
+        category: SkillCategory::Agent.into(),
+        hours_saved: 7,
+        ..skill.clone()
+    };
+    let update = |paths: &[&str], skill: Skill| UpdateSkillRequest {
+        skill: Some(skill),
+        update_mask: mask(paths),
+    };
+    let replaced = app
+        .registry()
+        .update_skill(as_user("ada", update(&["*"], replacement.clone())))
+        .await
+        .expect("`*`")
+        .into_inner()
+        .skill
+        .expect("skill");
+    assert_eq!(
+        (
+            replaced.name.as_str(),
+            replaced.description.as_str(),
+            replaced.category,
+            replaced.hours_saved
+        ),
+        (
+            "Replaced",
+            "Every field at once",
+            SkillCategory::Agent as i32,
+            7
+        )
+    );
+    let twice = app
+        .registry()
+        .update_skill(as_user(
+            "ada",
+            update(
+                &["name", "name"],
+                Skill {
+                    name: "Named twice".to_owned(),
+                    ..replaced.clone()
+                },
+            ),
+        ))
+        .await
+        .expect("a repeated path counts once");
+    assert_eq!(twice.into_inner().skill.expect("skill").name, "Named twice");
+    for bad in [&["*", "name"][..], &[][..]] {
+        let error = app
+            .registry()
+            .update_skill(as_user("ada", update(bad, replaced.clone())))
+            .await
+            .expect_err("refused");
+        assert_eq!(violated_fields(&error), ["update_mask"], "{bad:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_stale_etag_is_failed_precondition() {
     let app = TestApp::start().await;
     let skill = create(&app, "ada", "code-review").await;

@@ -398,7 +398,14 @@ pub(super) fn hostile_masks(valid: &str) -> Vec<(String, Vec<String>, bool)> {
             vec![format!("skill.{valid}")],
             true,
         ),
-        ("wildcard".to_owned(), vec!["*".to_owned()], true),
+        // `*` is every updatable field (AIP-134): whether the base message
+        // makes a valid full replacement is the RPC's to say.
+        ("wildcard".to_owned(), vec!["*".to_owned()], false),
+        (
+            "wildcard with another path".to_owned(),
+            vec!["*".to_owned(), valid.to_owned()],
+            true,
+        ),
         ("path with NUL".to_owned(), vec![format!("{valid}\0")], true),
         ("empty path".to_owned(), vec![String::new()], true),
         (

@@ -203,14 +203,7 @@ fn skill_changes(
     violations: &mut Violations,
 ) -> SkillChanges {
     let mut changes = SkillChanges::default();
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        violations.add(
-            "update_mask",
-            format!("name at least one of {}", UPDATABLE_PATHS.join(", ")),
-        );
-    }
-    for path in paths {
+    for path in crate::field_mask::paths(mask, UPDATABLE_PATHS, violations) {
         match path.as_str() {
             "name" => {
                 changes.name = violations

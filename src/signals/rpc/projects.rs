@@ -137,16 +137,10 @@ fn project_changes(
     input: &pb::Project,
     mask: Option<prost_types::FieldMask>,
 ) -> ApiResult<ProjectChanges> {
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(ApiError::invalid_field(
-            "update_mask",
-            "must name the fields to change: name, description, status",
-        ));
-    }
     let mut changes = ProjectChanges::default();
     let mut violations = Violations::new();
-    for path in &paths {
+    let updatable = ["name", "description", "status"];
+    for path in &crate::field_mask::paths(mask.as_ref(), &updatable, &mut violations) {
         match path.as_str() {
             "name" => {
                 changes.name =

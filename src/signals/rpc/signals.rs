@@ -370,24 +370,25 @@ fn signal_order(req: &pb::ListSignalsRequest, searching: bool) -> Result<SignalO
 }
 
 /// The masked paths UpdateSignal accepts.
-const UPDATABLE_PATHS: &str = "interpretation, severity, frequency, user_segment, status, \
-                               embedding, ai_classification, source_metadata";
+const UPDATABLE_PATHS: &[&str] = &[
+    "interpretation",
+    "severity",
+    "frequency",
+    "user_segment",
+    "status",
+    "embedding",
+    "ai_classification",
+    "source_metadata",
+];
 
 /// The changes an UpdateSignal request asks for.
 fn signal_changes(
     input: pb::Signal,
     mask: Option<prost_types::FieldMask>,
 ) -> ApiResult<SignalChanges> {
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(ApiError::invalid_field(
-            "update_mask",
-            format!("must name the fields to change: {UPDATABLE_PATHS}"),
-        ));
-    }
     let mut changes = SignalChanges::default();
     let mut violations = Violations::new();
-    for path in &paths {
+    for path in &crate::field_mask::paths(mask.as_ref(), UPDATABLE_PATHS, &mut violations) {
         match path.as_str() {
             "interpretation" => {
                 changes.interpretation = violations.check(
@@ -433,8 +434,9 @@ fn signal_changes(
             other => violations.add(
                 "update_mask",
                 format!(
-                    "{} cannot be updated; paths: {UPDATABLE_PATHS}",
-                    crate::text::quote(other)
+                    "{} cannot be updated; paths: {}",
+                    crate::text::quote(other),
+                    UPDATABLE_PATHS.join(", ")
                 ),
             ),
         }

@@ -88,13 +88,18 @@ pub async fn update(
         return Err(ApiError::invalid_field("workspace", "is required"));
     };
     let id = id_field("workspace.id", &input.id)?;
-    let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
-    if paths != ["name"] {
-        return Err(ApiError::invalid_field(
+    let mut violations = crate::error::Violations::new();
+    let paths = crate::field_mask::paths(req.update_mask.as_ref(), &["name"], &mut violations);
+    if let Some(other) = paths.iter().find(|path| *path != "name") {
+        violations.add(
             "update_mask",
-            "must be exactly `name`, the one field a workspace update changes",
-        ));
+            format!(
+                "{} cannot be updated; `name` is the one field a workspace update changes",
+                crate::text::quote(other)
+            ),
+        );
     }
+    violations.finish()?;
     let name =
         field("workspace.name", required_text(&input.name, NAME_MAX)).map_err(ApiError::invalid)?;
     let mut conn = state.conn().await?;

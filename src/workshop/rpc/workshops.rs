@@ -207,17 +207,11 @@ fn workshop_changes(
     input: &pb::WorkshopInfo,
     mask: Option<prost_types::FieldMask>,
 ) -> ApiResult<(workshops::Changes, Power)> {
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(ApiError::invalid_field(
-            "update_mask",
-            "must name the fields to change: title, original_idea, status, visibility",
-        ));
-    }
     let mut changes = workshops::Changes::default();
     let mut needed = Power::Edit;
     let mut violations = Violations::new();
-    for path in &paths {
+    let updatable = ["title", "original_idea", "status", "visibility"];
+    for path in &crate::field_mask::paths(mask.as_ref(), &updatable, &mut violations) {
         match path.as_str() {
             "title" => {
                 changes.title =
