@@ -23,7 +23,7 @@ pub use self::workshop::{
 #[command(
     name = "atelier",
     version,
-    about = "Atelier: the SkillRegistry and Workshop gRPC services"
+    about = "Atelier: the SkillRegistry, Workshop and Signals gRPC services"
 )]
 pub struct Cli {
     /// Settings every subcommand shares.

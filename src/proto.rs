@@ -1,50 +1,9 @@
-//! The generated protobuf and gRPC code for `proto/`, and the encoded file
-//! descriptor set that server reflection serves.
+//! The generated protobuf and gRPC code for `proto/` (built by the
+//! `atelier-proto` crate, which Rust callers use too), the encoded file
+//! descriptor set that server reflection serves, and conversions between
+//! proto and database values.
 
-/// `atelier.registry.v1`: the SkillRegistry contract.
-pub mod registry {
-    #![allow(
-        clippy::all,
-        clippy::pedantic,
-        reason = "generated code is not ours to lint"
-    )]
-    tonic::include_proto!("atelier.registry.v1");
-}
-
-/// `atelier.workshop.v1`: the Workshop contract.
-pub mod workshop {
-    #![allow(
-        clippy::all,
-        clippy::pedantic,
-        reason = "generated code is not ours to lint"
-    )]
-    tonic::include_proto!("atelier.workshop.v1");
-}
-
-/// `atelier.signals.v1`: the Signals contract.
-pub mod signals {
-    #![allow(
-        clippy::all,
-        clippy::pedantic,
-        reason = "generated code is not ours to lint"
-    )]
-    tonic::include_proto!("atelier.signals.v1");
-}
-
-/// `atelier.admin.v1`: operating the outbox.
-pub mod admin {
-    #![allow(
-        clippy::all,
-        clippy::pedantic,
-        reason = "generated code is not ours to lint"
-    )]
-    tonic::include_proto!("atelier.admin.v1");
-}
-
-/// Every file of `proto/` (with the well-known types it imports), encoded as
-/// a `FileDescriptorSet` by build.rs, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/atelier_descriptor.bin"));
+pub use atelier_proto::{FILE_DESCRIPTOR_SET, admin, registry, signals, workshop};
 
 /// Fully qualified names of the services this server offers, as health
 /// checks and reflection name them.
