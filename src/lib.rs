@@ -22,6 +22,7 @@ pub mod error;
 pub mod etag;
 pub mod field_mask;
 pub mod health;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod keyset;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::auth::UserId;
 use crate::checked::{AllChecked as _, field};
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::RetryKey;
 use crate::membership::{self, Member, MemberTable, MembershipError};
 use crate::roles::{Power, Role};
 use crate::state::AppState;
@@ -26,6 +27,8 @@ pub trait MemberParent {
     const LIST_NAME: &'static str;
     /// The parent's member table.
     const MEMBERS: MemberTable;
+    /// The add RPC's name, which its idempotency keys are kept under.
+    const ADD_METHOD: &'static str;
     /// The domain's error, which says a membership refusal in its own words.
     type Error: From<MembershipError>
         + From<diesel::result::Error>
@@ -46,14 +49,16 @@ pub trait MemberParent {
 }
 
 /// A member change as a request names it: the parent, the member, the
-/// role (raw, as received) and the member's etag as read (empty for
-/// none; AddMember has none).
+/// role (raw, as received), the member's etag as read (empty for none;
+/// AddMember has none) and the add's idempotency key (empty for none; a
+/// role change has none).
 #[derive(Debug, Clone, Copy)]
 pub struct MemberChange<'a> {
     pub parent_id: &'a str,
     pub user_id: &'a str,
     pub role: &'a str,
     pub etag: &'a str,
+    pub request_id: &'a str,
 }
 
 /// A member list request: the parent and the page.
@@ -138,7 +143,9 @@ pub async fn list<P: MemberParent, Proto: prost::Message>(
     Ok(page.finish(rows, membership::key_of, to_proto))
 }
 
-fn parse_change<P: MemberParent>(change: MemberChange<'_>) -> ApiResult<(Uuid, UserId, Role)> {
+fn parse_change<P: MemberParent>(
+    change: MemberChange<'_>,
+) -> ApiResult<(Uuid, UserId, Role, Option<String>)> {
     (
         field(P::ID_FIELD, crate::ids::id(change.parent_id)),
         field(
@@ -146,6 +153,10 @@ fn parse_change<P: MemberParent>(change: MemberChange<'_>) -> ApiResult<(Uuid, U
             UserId::parse(change.user_id).map_err(str::to_owned),
         ),
         field("role", Role::parse(change.role)),
+        field(
+            "request_id",
+            crate::idempotency::request_id(change.request_id),
+        ),
     )
         .all()
 }
@@ -158,29 +169,46 @@ enum Write {
 }
 
 /// Parses `change`, then makes `write` in one transaction after checking
-/// `user` owns the parent (with its row locked).
+/// `user` owns the parent (with its row locked). A retried add (same
+/// request id) answers with the member as it is now.
 async fn write_member<P: MemberParent>(
     state: &AppState,
     user: UserId,
     change: MemberChange<'_>,
     write: Write,
 ) -> ApiResult<Member> {
-    let (parent, member, role) = parse_change::<P>(change)?;
+    let (parent, member, role, request_id) = parse_change::<P>(change)?;
+    let fingerprint = [change.parent_id, change.user_id, change.role].join("\0");
+    let retry =
+        RetryKey::with_fingerprint(P::ADD_METHOD, &user, request_id, fingerprint.as_bytes());
     let etag = change.etag;
+    let in_domain = |error: MembershipError| -> ApiError { P::Error::from(error).into() };
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        P::authorize(conn, parent, &user, Power::Own, true).await?;
+        P::authorize(conn, parent, &user, Power::Own, true)
+            .await
+            .map_err(Into::<ApiError>::into)?;
         let member = member.as_str();
-        let written = match write {
-            Write::Add => P::MEMBERS.add(conn, parent, member, &role).await,
-            Write::ChangeRole => {
-                P::MEMBERS
-                    .change_role(conn, parent, member, &role, etag)
+        match write {
+            Write::Add => {
+                if retry.first::<String>(conn).await?.is_some() {
+                    return P::MEMBERS
+                        .existing(conn, parent, member)
+                        .await
+                        .map_err(in_domain);
+                }
+                let added = P::MEMBERS
+                    .add(conn, parent, member, &role)
                     .await
+                    .map_err(in_domain)?;
+                retry.record(conn, member).await?;
+                Ok(added)
             }
-        };
-        Ok::<_, P::Error>(written?)
+            Write::ChangeRole => P::MEMBERS
+                .change_role(conn, parent, member, &role, etag)
+                .await
+                .map_err(in_domain),
+        }
     })
     .await
-    .map_err(Into::into)
 }

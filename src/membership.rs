@@ -155,7 +155,8 @@ impl MemberTable {
         .single_optional()?)
     }
 
-    async fn existing(
+    /// The member `user_id` of `parent` (NOT_FOUND when not a member).
+    pub async fn existing(
         &self,
         conn: &mut AsyncPgConnection,
         parent: Uuid,

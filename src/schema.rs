@@ -294,6 +294,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    request_ids (user_id, method, request_id) {
+        user_id -> Text,
+        method -> Text,
+        request_id -> Text,
+        resource -> Text,
+        fingerprint -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(projects -> workspaces (workspace_id));
 diesel::joinable!(signals -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
@@ -304,6 +315,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     projects,
     ratings,
+    request_ids,
     server_secrets,
     sessions,
     signal_personas,

@@ -83,6 +83,7 @@ fn upload_request(skill: &Skill, content: &[u8]) -> Vec<UploadSkillVersionReques
     vec![
         UploadSkillVersionRequest {
             payload: Some(Payload::Header(UploadSkillVersionHeader {
+                request_id: String::new(),
                 skill_id: skill.id.clone(),
                 content_type: "text/plain".to_owned(),
                 name: String::new(),
@@ -103,6 +104,7 @@ async fn workshop_with_a_member(app: &TestApp) -> WorkshopInfo {
         .create_workshop(as_user(
             OWNER,
             CreateWorkshopRequest {
+                request_id: String::new(),
                 title: "Durable".to_owned(),
                 original_idea: "Nothing lost".to_owned(),
                 org_id: String::new(),
@@ -118,6 +120,7 @@ async fn workshop_with_a_member(app: &TestApp) -> WorkshopInfo {
         .add_member(as_user(
             OWNER,
             AddMemberRequest {
+                request_id: String::new(),
                 workshop_id: workshop.id.clone(),
                 user_id: "bob".to_owned(),
                 role: "editor".to_owned(),
@@ -137,6 +140,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         .create_skill_version(as_user(
             OWNER,
             CreateSkillVersionRequest {
+                request_id: String::new(),
                 skill_id: skill.id.clone(),
                 content: b"# v1\n".to_vec(),
                 content_type: "text/markdown".to_owned(),
@@ -231,6 +235,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         registry.clone().create_skill_version(as_user(
             OWNER,
             CreateSkillVersionRequest {
+                request_id: String::new(),
                 skill_id: skill.id.clone(),
                 content: b"# v2, never committed\n".to_vec(),
                 content_type: "text/markdown".to_owned(),
@@ -264,6 +269,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         registry.clone().rate_skill(as_user(
             "rater",
             RateSkillRequest {
+                request_id: String::new(),
                 skill_id: skill.id.clone(),
                 stars: 5,
                 comment: String::new(),
@@ -307,6 +313,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         workshop_client.clone().create_workshop(as_user(
             OWNER,
             CreateWorkshopRequest {
+                request_id: String::new(),
                 title: "Never".to_owned(),
                 original_idea: String::new(),
                 org_id: String::new(),
@@ -343,6 +350,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         workshop_client.clone().add_member(as_user(
             OWNER,
             AddMemberRequest {
+                request_id: String::new(),
                 workshop_id: workshop.id.clone(),
                 user_id: "carol".to_owned(),
                 role: "viewer".to_owned(),
@@ -402,6 +410,7 @@ async fn no_write_rpc_answers_ok_when_its_commit_fails() {
         workshop_client.clone().create_build_pack(as_user(
             OWNER,
             CreateBuildPackRequest {
+                request_id: String::new(),
                 workshop_id: workshop.id.clone(),
                 format: BuildPackFormat::Markdown.into(),
             },

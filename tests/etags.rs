@@ -37,6 +37,7 @@ async fn workshop_with_editors(app: &TestApp) -> WorkshopInfo {
             .add_member(as_user(
                 "ada",
                 AddMemberRequest {
+                    request_id: String::new(),
                     workshop_id: workshop.id.clone(),
                     user_id: editor.to_owned(),
                     role: "editor".to_owned(),
@@ -214,6 +215,7 @@ async fn a_workspace_member_changed_or_removed_with_a_stale_etag_stays_as_it_is(
         .add_workspace_member(as_user(
             "ada",
             AddWorkspaceMemberRequest {
+                request_id: String::new(),
                 workspace_id: workspace.id.clone(),
                 user_id: "bob".to_owned(),
                 role: "viewer".to_owned(),

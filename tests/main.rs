@@ -11,6 +11,7 @@ mod etags;
 mod faults;
 mod health;
 mod hostile_input;
+mod idempotency;
 mod outbox;
 mod reflection;
 mod registry_listing;

@@ -43,6 +43,7 @@ async fn add_version(app: &TestApp, skill: &Skill, content: &[u8]) {
         .create_skill_version(as_user(
             "ada",
             CreateSkillVersionRequest {
+                request_id: String::new(),
                 skill_id: skill.id.clone(),
                 content: content.to_vec(),
                 content_type: "text/plain".to_owned(),
@@ -118,6 +119,7 @@ async fn average_rating_follows_re_ratings_rounded_half_up() {
     let rate = |user: String, stars: i32| {
         let mut client = app.registry();
         let request = RateSkillRequest {
+            request_id: String::new(),
             skill_id: skill.id.clone(),
             stars,
             comment: String::new(),

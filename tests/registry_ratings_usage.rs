@@ -35,6 +35,7 @@ async fn create(app: &TestApp, slug: &str) -> Skill {
 
 fn rate(skill: &Skill, stars: i32) -> RateSkillRequest {
     RateSkillRequest {
+        request_id: String::new(),
         skill_id: skill.id.clone(),
         stars,
         comment: String::new(),

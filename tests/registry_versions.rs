@@ -50,6 +50,7 @@ async fn create_skill(app: &TestApp, slug: &str) -> Skill {
 
 fn inline(skill: &Skill, content: &[u8]) -> CreateSkillVersionRequest {
     CreateSkillVersionRequest {
+        request_id: String::new(),
         skill_id: skill.id.clone(),
         content: content.to_vec(),
         content_type: "text/markdown".to_owned(),
@@ -79,6 +80,7 @@ async fn upload(
 ) -> Result<SkillVersion, tonic::Status> {
     let mut messages = vec![UploadSkillVersionRequest {
         payload: Some(Payload::Header(UploadSkillVersionHeader {
+            request_id: String::new(),
             skill_id: skill.id.clone(),
             content_type: "application/octet-stream".to_owned(),
             name: String::new(),

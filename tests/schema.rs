@@ -24,7 +24,7 @@ async fn migrations_run_up_down_and_up_again() {
         .expect("migrations dir")
         .count();
     assert_eq!(applied.len(), on_disk, "{applied:?}");
-    assert_eq!(count(&mut conn, TABLES).await, 20);
+    assert_eq!(count(&mut conn, TABLES).await, 21);
     // Running again on a migrated database changes nothing.
     assert!(
         atelier::db::run_migrations(&db.url)
@@ -55,7 +55,7 @@ async fn migrations_run_up_down_and_up_again() {
         .await
         .expect("up again");
     assert_eq!(reapplied, applied);
-    assert_eq!(count(&mut conn, TABLES).await, 20);
+    assert_eq!(count(&mut conn, TABLES).await, 21);
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS count FROM step_definitions").await,
         10

@@ -20,6 +20,7 @@ async fn add_version(app: &TestApp, skill: &Skill, content: &[u8]) -> SkillVersi
         .create_skill_version(as_user(
             AUTHOR,
             CreateSkillVersionRequest {
+                request_id: String::new(),
                 skill_id: skill.id.clone(),
                 content: content.to_vec(),
                 content_type: "text/plain".to_owned(),

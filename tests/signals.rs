@@ -33,6 +33,7 @@ async fn add_member(app: &TestApp, w: &Workspace, owner: &str, user: &str, role:
         .add_workspace_member(as_user(
             owner,
             AddWorkspaceMemberRequest {
+                request_id: String::new(),
                 workspace_id: w.id.clone(),
                 user_id: user.to_owned(),
                 role: role.to_owned(),
@@ -250,6 +251,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted_but_others_may_leave() 
         .add_workspace_member(as_user(
             "ada",
             AddWorkspaceMemberRequest {
+                request_id: String::new(),
                 workspace_id: w.id.clone(),
                 user_id: "ed".to_owned(),
                 role: "viewer".to_owned(),
@@ -440,6 +442,7 @@ async fn bad_workspace_input_is_invalid_argument_naming_each_field() {
         .add_workspace_member(as_user(
             "ada",
             AddWorkspaceMemberRequest {
+                request_id: String::new(),
                 workspace_id: "not-a-uuid".to_owned(),
                 user_id: String::new(),
                 role: "Owner".to_owned(),

@@ -36,6 +36,7 @@ async fn fixture(c: &mut SignalsClient<Channel>) -> Fixture {
         c.add_workspace_member(as_user(
             OWNER,
             AddWorkspaceMemberRequest {
+                request_id: String::new(),
                 workspace_id: workspace.clone(),
                 user_id: user.to_owned(),
                 role: role.to_owned(),
@@ -355,6 +356,7 @@ async fn call(
             .add_workspace_member(as_user(
                 user,
                 AddWorkspaceMemberRequest {
+                    request_id: String::new(),
                     workspace_id: w,
                     user_id: "newcomer".to_owned(),
                     role: "viewer".to_owned(),

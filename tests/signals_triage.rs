@@ -696,6 +696,7 @@ async fn list_signals_filters_searches_and_pages_and_viewers_cannot_write() {
         .add_workspace_member(as_user(
             OWNER,
             AddWorkspaceMemberRequest {
+                request_id: String::new(),
                 workspace_id: w.id.clone(),
                 user_id: "vic".to_owned(),
                 role: "viewer".to_owned(),

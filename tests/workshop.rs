@@ -18,6 +18,7 @@ use crate::common::{TestApp, TestAppOptions, as_user, count, reason, violated_fi
 
 fn create_request(title: &str) -> CreateWorkshopRequest {
     CreateWorkshopRequest {
+        request_id: String::new(),
         title: title.to_owned(),
         original_idea: "Make onboarding painless".to_owned(),
         org_id: String::new(),
@@ -40,6 +41,7 @@ async fn add_member(app: &TestApp, workshop: &WorkshopInfo, owner: &str, user: &
         .add_member(as_user(
             owner,
             AddMemberRequest {
+                request_id: String::new(),
                 workshop_id: workshop.id.clone(),
                 user_id: user.to_owned(),
                 role: role.to_owned(),
@@ -124,6 +126,7 @@ async fn a_created_workshop_is_a_draft_owned_by_its_creator_with_ten_steps() {
         .create_workshop(as_user(
             "ada",
             CreateWorkshopRequest {
+                request_id: String::new(),
                 title: " ".to_owned(),
                 original_idea: "x".repeat(4001),
                 org_id: "o".repeat(101),
@@ -506,6 +509,7 @@ async fn the_permission_matrix_holds_for_every_rpc() {
                 .create_build_pack(as_user(
                     "owner",
                     CreateBuildPackRequest {
+                        request_id: String::new(),
                         workshop_id: w.id.clone(),
                         format: BuildPackFormat::Json.into(),
                     },
@@ -592,6 +596,7 @@ async fn the_permission_matrix_holds_for_every_rpc() {
                     .create_build_pack(as_user(
                         user,
                         CreateBuildPackRequest {
+                            request_id: String::new(),
                             workshop_id: id,
                             format: BuildPackFormat::Markdown.into(),
                         },
@@ -632,6 +637,7 @@ async fn the_permission_matrix_holds_for_every_rpc() {
                     .add_member(as_user(
                         user,
                         AddMemberRequest {
+                            request_id: String::new(),
                             workshop_id: id,
                             user_id: "newcomer".to_owned(),
                             role: "viewer".to_owned(),
@@ -774,6 +780,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted() {
         .add_member(as_user(
             "ada",
             AddMemberRequest {
+                request_id: String::new(),
                 workshop_id: w.id.clone(),
                 user_id: "bob".to_owned(),
                 role: "viewer".to_owned(),
@@ -787,6 +794,7 @@ async fn the_last_owner_can_neither_leave_nor_be_demoted() {
         .add_member(as_user(
             "ada",
             AddMemberRequest {
+                request_id: String::new(),
                 workshop_id: w.id.clone(),
                 user_id: String::new(),
                 role: "Boss!".to_owned(),
@@ -1278,6 +1286,7 @@ async fn build_packs_render_in_every_format_through_the_worker() {
             .create_build_pack(as_user(
                 "ada",
                 CreateBuildPackRequest {
+                    request_id: String::new(),
                     workshop_id: w.id.clone(),
                     format: format.into(),
                 },
@@ -1300,6 +1309,7 @@ async fn build_packs_render_in_every_format_through_the_worker() {
         .create_build_pack(as_user(
             "ada",
             CreateBuildPackRequest {
+                request_id: String::new(),
                 workshop_id: w.id.clone(),
                 format: 0,
             },
@@ -1410,6 +1420,7 @@ async fn deleting_a_workshop_removes_its_rows_and_its_build_pack_objects() {
             .create_build_pack(as_user(
                 "ada",
                 CreateBuildPackRequest {
+                    request_id: String::new(),
                     workshop_id: w.id.clone(),
                     format: format.into(),
                 },

@@ -44,6 +44,7 @@ async fn members_sessions_and_build_packs_page_in_order_and_refuse_a_forged_time
         .create_workshop(as_user(
             OWNER,
             CreateWorkshopRequest {
+                request_id: String::new(),
                 title: "Paging".to_owned(),
                 original_idea: "Every row once".to_owned(),
                 org_id: String::new(),
@@ -64,6 +65,7 @@ async fn members_sessions_and_build_packs_page_in_order_and_refuse_a_forged_time
             .add_member(as_user(
                 OWNER,
                 AddMemberRequest {
+                    request_id: String::new(),
                     workshop_id: w.id.clone(),
                     user_id: editor.to_owned(),
                     role: "editor".to_owned(),
@@ -93,6 +95,7 @@ async fn members_sessions_and_build_packs_page_in_order_and_refuse_a_forged_time
             .create_build_pack(as_user(
                 OWNER,
                 CreateBuildPackRequest {
+                    request_id: String::new(),
                     workshop_id: w.id.clone(),
                     format: BuildPackFormat::Json.into(),
                 },

@@ -209,17 +209,6 @@ pub fn sha256(raw: &str) -> Result<Option<String>, String> {
     }
 }
 
-/// An idempotency key: 1–100 printable characters; empty means none.
-pub fn request_id(raw: &str) -> Result<Option<String>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    if raw.chars().count() > 100 || raw.chars().any(char::is_control) {
-        return Err("must be at most 100 printable characters".to_owned());
-    }
-    Ok(Some(raw.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

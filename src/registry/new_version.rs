@@ -10,16 +10,31 @@ use super::fields::{self, BoundedText, DESCRIPTION_MAX, NAME_MAX};
 use super::front_matter;
 use super::staging::StagedContent;
 use super::store::skills::{self, Skill};
-use super::store::versions::{self, SkillVersion, VersionDraft};
+use super::store::versions::{self, VersionDraft, VersionView};
 use crate::auth::UserId;
 use crate::checked::{AllChecked as _, field};
 use crate::error::{ApiError, ApiResult, Violations};
+use crate::idempotency::RetryKey;
 use crate::state::AppState;
 use crate::storage::skill_content_key;
+
+/// What a request says about the version besides its content, as sent.
+#[derive(Debug, Clone, Copy)]
+pub struct RawVersionRequest<'a> {
+    pub skill_id: &'a str,
+    pub content_type: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub expected_sha256: &'a str,
+    pub publish: bool,
+    pub request_id: &'a str,
+}
 
 /// What a request says about the version besides its content, checked.
 #[derive(Debug, Clone)]
 pub struct VersionRequest {
+    /// The RPC, which its idempotency keys are kept under.
+    pub method: &'static str,
     pub skill_id: Uuid,
     pub content_type: String,
     /// From the request; `None` to take it from front matter or the skill.
@@ -27,45 +42,73 @@ pub struct VersionRequest {
     pub description: Option<BoundedText>,
     pub expected_sha256: Option<String>,
     pub publish: bool,
+    pub request_id: Option<String>,
+    /// Where the request sent its fields: `""` or `header.`.
+    pub prefix: &'static str,
 }
 
 impl VersionRequest {
     /// Checks the fields shared by both RPCs; `prefix` names where they sit
     /// (`""` or `header.`).
     pub fn parse(
-        prefix: &str,
-        skill_id: &str,
-        content_type: &str,
-        name: &str,
-        description: &str,
-        expected_sha256: &str,
-        publish: bool,
+        method: &'static str,
+        prefix: &'static str,
+        raw: RawVersionRequest<'_>,
     ) -> ApiResult<Self> {
-        let (skill_id, content_type, name, description, expected_sha256) = (
-            field(&format!("{prefix}skill_id"), crate::ids::id(skill_id)),
+        let (skill_id, content_type, name, description, expected_sha256, request_id) = (
+            field(&format!("{prefix}skill_id"), crate::ids::id(raw.skill_id)),
             field(
                 &format!("{prefix}content_type"),
-                fields::content_type(content_type),
+                fields::content_type(raw.content_type),
             ),
-            field(&format!("{prefix}name"), optional_text(name, NAME_MAX)),
+            field(&format!("{prefix}name"), optional_text(raw.name, NAME_MAX)),
             field(
                 &format!("{prefix}description"),
-                optional_text(description, DESCRIPTION_MAX),
+                optional_text(raw.description, DESCRIPTION_MAX),
             ),
             field(
                 &format!("{prefix}expected_sha256"),
-                fields::sha256(expected_sha256),
+                fields::sha256(raw.expected_sha256),
+            ),
+            field(
+                &format!("{prefix}request_id"),
+                crate::idempotency::request_id(raw.request_id),
             ),
         )
             .all()?;
         Ok(Self {
+            method,
             skill_id,
             content_type,
             name,
             description,
             expected_sha256,
-            publish,
+            publish: raw.publish,
+            request_id,
+            prefix,
         })
+    }
+
+    /// The request's idempotency key: a retry must name the same skill,
+    /// fields and content (by its hash).
+    fn retry_key(&self, user: &UserId, content_sha256: &str) -> RetryKey {
+        let fingerprint = [
+            self.skill_id.to_string().as_str(),
+            &self.content_type,
+            self.name.as_ref().map_or("", BoundedText::as_str),
+            self.description.as_ref().map_or("", BoundedText::as_str),
+            self.expected_sha256.as_deref().unwrap_or(""),
+            if self.publish { "publish" } else { "draft" },
+            content_sha256,
+        ]
+        .join("\0");
+        RetryKey::with_fingerprint(
+            self.method,
+            user,
+            self.request_id.clone(),
+            fingerprint.as_bytes(),
+        )
+        .in_field(format!("{}request_id", self.prefix))
     }
 }
 
@@ -94,7 +137,7 @@ pub async fn create(
     request: &VersionRequest,
     user: &UserId,
     content: StagedContent,
-) -> ApiResult<(SkillVersion, Skill)> {
+) -> ApiResult<(VersionView, Skill)> {
     let result = create_staged(state, request, user, &content).await;
     content.discard_staging(&state.storage).await;
     result
@@ -105,7 +148,7 @@ async fn create_staged(
     request: &VersionRequest,
     user: &UserId,
     content: &StagedContent,
-) -> ApiResult<(SkillVersion, Skill)> {
+) -> ApiResult<(VersionView, Skill)> {
     if content.size == 0 {
         return Err(ApiError::invalid_field("content", "must not be empty"));
     }
@@ -148,11 +191,15 @@ async fn create_staged(
     violations.finish()?;
 
     let key = skill_content_key(&content.sha256);
+    let retry = request.retry_key(user, &content.sha256);
     let mut conn = state.pool.get().await?;
     let created = conn
         .transaction(async |conn| {
             let skill = skills::lock(conn, request.skill_id).await?;
             skill.ensure_author(user)?;
+            if let Some(first) = retry.first(conn).await? {
+                return Ok((versions::find(conn, request.skill_id, first).await?, skill));
+            }
             versions::lock_content(conn, &content.sha256).await?;
             content.place(&state.storage, &key).await?;
             let draft = VersionDraft {
@@ -169,7 +216,13 @@ async fn create_staged(
                 metadata: serde_json::Value::Object(front.metadata.clone()),
                 publish: request.publish,
             };
-            ApiResult::Ok(versions::insert_next(conn, &skill, user, &draft).await?)
+            let (version, skill) = versions::insert_next(conn, &skill, user, &draft).await?;
+            retry.record(conn, version.version).await?;
+            let view = VersionView {
+                version,
+                verification: None,
+            };
+            ApiResult::Ok((view, skill))
         })
         .await;
     if created.is_err() {

@@ -9,7 +9,8 @@
 //! of each pass it sweeps the object store: staged uploads and content no
 //! version references, older than the staging TTL, are removed (an upload
 //! cut off by a crash, an object placed just before a crash that prevented
-//! its row's commit).
+//! its row's commit). Idempotency keys past their retention are pruned
+//! then too.
 //!
 //! Where the scrub is lives in the one `content_scrub` row, so a pass goes
 //! on across restarts, and a lease on that row lets exactly one replica
@@ -161,6 +162,10 @@ pub async fn step(state: &AppState, config: &ScrubConfig, holder: Uuid) -> Resul
             drop(conn);
             let swept = sweep(state, config.staging_ttl_secs, holder).await?;
             conn = state.pool.get().await?;
+            let expired = crate::idempotency::prune(&mut conn).await?;
+            if expired > 0 {
+                tracing::info!(expired, "pruned idempotency keys past their retention");
+            }
             start_pass(&mut conn, holder, swept).await?;
             None
         }

@@ -651,6 +651,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
             .rate_skill(as_user(
                 user,
                 reg::RateSkillRequest {
+                    request_id: String::new(),
                     skill_id: skill.id.clone(),
                     stars,
                     comment: "fine".to_owned(),
@@ -724,6 +725,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .add_member(as_user(
             ALICE,
             ws::AddMemberRequest {
+                request_id: String::new(),
                 workshop_id: workshop.id.clone(),
                 user_id: BOB.to_owned(),
                 role: "editor".to_owned(),
@@ -753,6 +755,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
             .create_build_pack(as_user(
                 ALICE,
                 ws::CreateBuildPackRequest {
+                    request_id: String::new(),
                     workshop_id: workshop.id.clone(),
                     format: format.into(),
                 },

@@ -170,6 +170,7 @@ pub(super) async fn sweep_read_back(sweep: &mut Sweep<'_>, fx: &Fixtures) {
         let result = settle(workshops.create_build_pack(request(
             alice,
             ws::CreateBuildPackRequest {
+                request_id: String::new(),
                 workshop_id: workshop_id.clone(),
                 format: format.into(),
             },

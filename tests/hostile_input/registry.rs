@@ -412,6 +412,7 @@ pub(super) async fn sweep_registry(sweep: &mut Sweep<'_>, fx: &Fixtures) {
     let mut cases = Cases::new(
         Who::User(BOB),
         reg::RateSkillRequest {
+            request_id: String::new(),
             skill_id: skill_id.clone(),
             stars: 3,
             comment: String::new(),

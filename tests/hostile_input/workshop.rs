@@ -11,6 +11,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
     let mut cases = Cases::new(
         Who::User(CAROL),
         ws::CreateWorkshopRequest {
+            request_id: String::new(),
             title: "Hostile".to_owned(),
             original_idea: "Hostile input".to_owned(),
             org_id: String::new(),
@@ -245,6 +246,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
     let mut cases = Cases::new(
         alice,
         ws::AddMemberRequest {
+            request_id: String::new(),
             workshop_id: workshop_id.clone(),
             user_id: "sweep-dave".to_owned(),
             role: "viewer".to_owned(),
@@ -497,6 +499,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
     let mut cases = Cases::new(
         alice,
         ws::CreateBuildPackRequest {
+            request_id: String::new(),
             workshop_id: workshop_id.clone(),
             format: 0,
         },

@@ -218,6 +218,9 @@ async fn workshop_part(channel: Channel, user: &str, run: &str) -> Result<()> {
             CreateBuildPackRequest {
                 workshop_id: workshop.id.clone(),
                 format: BuildPackFormat::Markdown.into(),
+                // A retry of this call with the same key gets this pack
+                // back instead of rendering another.
+                request_id: "scenario-pack".to_owned(),
             },
         )?)
         .await?

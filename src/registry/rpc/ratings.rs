@@ -1,10 +1,12 @@
 //! Ratings: RateSkill, ListRatings.
 
 use diesel_async::AsyncConnection as _;
+use uuid::Uuid;
 
 use crate::auth::UserId;
 use crate::checked::{AllChecked as _, field, optional};
 use crate::error::ApiResult;
+use crate::idempotency::RetryKey;
 use crate::proto::registry as pb;
 use crate::registry::convert::rating_to_proto;
 use crate::registry::fields;
@@ -18,7 +20,7 @@ pub async fn rate(
     user: UserId,
     req: pb::RateSkillRequest,
 ) -> ApiResult<pb::RateSkillResponse> {
-    let (skill_id, stars, comment, hours) = (
+    let (skill_id, stars, comment, hours, request_id) = (
         field("skill_id", crate::ids::id(&req.skill_id)),
         field("stars", fields::stars(req.stars)),
         field("comment", fields::comment(&req.comment)),
@@ -27,15 +29,35 @@ pub async fn rate(
             req.hours_saved_estimate,
             fields::hours_saved,
         ),
+        field(
+            "request_id",
+            crate::idempotency::request_id(&req.request_id),
+        ),
     )
         .all()?;
+    let retry = RetryKey::new(
+        "RateSkill",
+        &user,
+        request_id,
+        &pb::RateSkillRequest {
+            request_id: String::new(),
+            ..req
+        },
+    );
     let mut conn = state.conn().await?;
     let rating = conn
         .transaction(async |conn| {
             skills::find(conn, &SkillRef::Id(skill_id)).await?;
-            NewRating::new(skill_id, &user, stars, comment, hours)
+            // A retry answers with the caller's rating as it is now: the
+            // first call's, unless they have rated again since.
+            if retry.first::<Uuid>(conn).await?.is_some() {
+                return Ok(ratings::find(conn, skill_id, &user).await?);
+            }
+            let rating = NewRating::new(skill_id, &user, stars, comment, hours)
                 .save(conn)
-                .await
+                .await?;
+            retry.record(conn, skill_id).await?;
+            ApiResult::Ok(rating)
         })
         .await?;
     Ok(pb::RateSkillResponse {

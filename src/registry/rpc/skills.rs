@@ -31,7 +31,10 @@ pub async fn create(
             "hours_saved",
             fields::hours_saved(req.hours_saved.unwrap_or(1)),
         ),
-        field("request_id", fields::request_id(&req.request_id)),
+        field(
+            "request_id",
+            crate::idempotency::request_id(&req.request_id),
+        ),
     )
         .all()?;
     let new = NewSkill::new(

@@ -102,7 +102,7 @@ fn usage_input(req: pb::RecordUsageRequest, prefix: &str) -> Checked<UsageInput>
         ),
         field(
             &format!("{prefix}request_id"),
-            fields::request_id(&req.request_id),
+            crate::idempotency::request_id(&req.request_id),
         ),
     )
         .checked()?;

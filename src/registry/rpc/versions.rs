@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::proto::registry as pb;
 use crate::registry::convert::{skill_to_proto, version_to_proto};
 use crate::registry::fields;
-use crate::registry::new_version::{self, VersionRequest};
+use crate::registry::new_version::{self, RawVersionRequest, VersionRequest};
 use crate::registry::staging;
 use crate::registry::store::skills::{self, SkillRef};
 use crate::registry::store::versions::{self, VersionView};
@@ -21,13 +21,17 @@ pub async fn create(
     req: pb::CreateSkillVersionRequest,
 ) -> ApiResult<pb::CreateSkillVersionResponse> {
     let version_request = VersionRequest::parse(
+        "CreateSkillVersion",
         "",
-        &req.skill_id,
-        &req.content_type,
-        &req.name,
-        &req.description,
-        &req.expected_sha256,
-        req.publish,
+        RawVersionRequest {
+            skill_id: &req.skill_id,
+            content_type: &req.content_type,
+            name: &req.name,
+            description: &req.description,
+            expected_sha256: &req.expected_sha256,
+            publish: req.publish,
+            request_id: &req.request_id,
+        },
     )?;
     let limit = state.settings.limits.inline_max;
     if req.content.len() as u64 > limit {
@@ -43,10 +47,7 @@ pub async fn create(
     let staged = staging::stage_inline(req.content.into());
     let (version, skill) = new_version::create(state, &version_request, &user, staged).await?;
     Ok(pb::CreateSkillVersionResponse {
-        version: Some(version_to_proto(VersionView {
-            version,
-            verification: None,
-        })),
+        version: Some(version_to_proto(version)),
         skill: Some(skill_to_proto(skill)),
     })
 }
@@ -73,13 +74,17 @@ pub async fn upload(
         }
     };
     let version_request = VersionRequest::parse(
+        "UploadSkillVersion",
         "header.",
-        &header.skill_id,
-        &header.content_type,
-        &header.name,
-        &header.description,
-        &header.expected_sha256,
-        header.publish,
+        RawVersionRequest {
+            skill_id: &header.skill_id,
+            content_type: &header.content_type,
+            name: &header.name,
+            description: &header.description,
+            expected_sha256: &header.expected_sha256,
+            publish: header.publish,
+            request_id: &header.request_id,
+        },
     )?;
     new_version::precheck(state, &version_request, &user).await?;
     let chunks = stream.map(|message| match message {
@@ -104,10 +109,7 @@ pub async fn upload(
         staging::stage_stream(&state.storage, chunks, state.settings.limits.upload_max).await?;
     let (version, skill) = new_version::create(state, &version_request, &user, staged).await?;
     Ok(pb::UploadSkillVersionResponse {
-        version: Some(version_to_proto(VersionView {
-            version,
-            verification: None,
-        })),
+        version: Some(version_to_proto(version)),
         skill: Some(skill_to_proto(skill)),
     })
 }

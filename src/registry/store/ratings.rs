@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::UserId;
 use crate::keyset::{self, Direction, KeyTime};
-use crate::registry::error::RegistryResult;
+use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::RatingChanged;
 use crate::schema::ratings;
 
@@ -79,6 +79,21 @@ impl NewRating {
             hours_saved_estimate,
         }
     }
+}
+
+/// `user`'s rating of skill `skill_id` (NOT_FOUND when they have none).
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    skill_id: Uuid,
+    user: &UserId,
+) -> RegistryResult<Rating> {
+    ratings::table
+        .find((skill_id, user.as_str()))
+        .select(Rating::as_select())
+        .load(conn)
+        .await
+        .single_optional()?
+        .ok_or_else(|| RegistryError::not_found("rating", format!("of skill {skill_id} by {user}")))
 }
 
 /// Where a page of ratings continues: after the rating last changed at

@@ -24,6 +24,7 @@ impl MemberParent for Workspaces {
     const ID_FIELD: &'static str = "workspace_id";
     const LIST_NAME: &'static str = "workspace_members";
     const MEMBERS: MemberTable = MEMBERS;
+    const ADD_METHOD: &'static str = "AddWorkspaceMember";
     type Error = SignalsError;
 
     async fn authorize(
@@ -47,6 +48,7 @@ pub async fn add(
         user_id: &req.user_id,
         role: &req.role,
         etag: "",
+        request_id: &req.request_id,
     };
     let member = member_rpcs::add::<Workspaces>(state, user, change).await?;
     Ok(pb::AddWorkspaceMemberResponse {
@@ -64,6 +66,7 @@ pub async fn update(
         user_id: &req.user_id,
         role: &req.role,
         etag: &req.etag,
+        request_id: "",
     };
     let member = member_rpcs::change_role::<Workspaces>(state, user, change).await?;
     Ok(pb::UpdateWorkspaceMemberResponse {

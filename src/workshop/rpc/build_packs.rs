@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::auth::UserId;
 use crate::checked::{AllChecked as _, field};
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::RetryKey;
 use crate::ids::id_field;
 use crate::proto::workshop as pb;
 use crate::roles::Power;
@@ -23,16 +24,34 @@ pub async fn create(
     user: UserId,
     req: pb::CreateBuildPackRequest,
 ) -> ApiResult<pb::CreateBuildPackResponse> {
-    let (id, format) = (
+    let (id, format, request_id) = (
         field("workshop_id", crate::ids::id(&req.workshop_id)),
         field("format", PackFormat::from_proto(req.format)),
+        field(
+            "request_id",
+            crate::idempotency::request_id(&req.request_id),
+        ),
     )
         .all()?;
+    let retry = RetryKey::new(
+        "CreateBuildPack",
+        &user,
+        request_id,
+        &pb::CreateBuildPackRequest {
+            request_id: String::new(),
+            ..req
+        },
+    );
     let mut conn = state.conn().await?;
     let pack = conn
         .transaction(async |conn| {
             authorize(conn, id, &user, Power::Edit, false).await?;
-            build_packs::create(conn, id, format, user.as_str()).await
+            if let Some(first) = retry.first(conn).await? {
+                return Ok(build_packs::find(conn, first).await?);
+            }
+            let pack = build_packs::create(conn, id, format, user.as_str()).await?;
+            retry.record(conn, pack.id).await?;
+            ApiResult::Ok(pack)
         })
         .await?;
     Ok(pb::CreateBuildPackResponse {

@@ -23,6 +23,7 @@ impl MemberParent for Workshops {
     const ID_FIELD: &'static str = "workshop_id";
     const LIST_NAME: &'static str = "members";
     const MEMBERS: MemberTable = MEMBERS;
+    const ADD_METHOD: &'static str = "AddMember";
     type Error = WorkshopError;
 
     async fn authorize(
@@ -46,6 +47,7 @@ pub async fn add(
         user_id: &req.user_id,
         role: &req.role,
         etag: "",
+        request_id: &req.request_id,
     };
     let member = member_rpcs::add::<Workshops>(state, user, change).await?;
     Ok(pb::AddMemberResponse {
@@ -63,6 +65,7 @@ pub async fn update(
         user_id: &req.user_id,
         role: &req.role,
         etag: &req.etag,
+        request_id: "",
     };
     let member = member_rpcs::change_role::<Workshops>(state, user, change).await?;
     Ok(pb::UpdateMemberResponse {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::auth::{Caller, UserId};
 use crate::checked::{AllChecked as _, field};
 use crate::error::{ApiError, ApiResult, Violations};
+use crate::idempotency::RetryKey;
 use crate::ids::id_field;
 use crate::pagination;
 use crate::proto::workshop as pb;
@@ -24,13 +25,26 @@ pub async fn create(
     user: UserId,
     req: pb::CreateWorkshopRequest,
 ) -> ApiResult<pb::CreateWorkshopResponse> {
-    let (title, original_idea, org_id, template_id) = (
+    let (title, original_idea, org_id, template_id, request_id) = (
         field("title", required_text(&req.title, TITLE_MAX)),
         field("original_idea", required_text(&req.original_idea, IDEA_MAX)),
         field("org_id", optional_text(&req.org_id, REF_MAX)),
         field("template_id", optional_text(&req.template_id, REF_MAX)),
+        field(
+            "request_id",
+            crate::idempotency::request_id(&req.request_id),
+        ),
     )
         .all()?;
+    let retry = RetryKey::new(
+        "CreateWorkshop",
+        &user,
+        request_id,
+        &pb::CreateWorkshopRequest {
+            request_id: String::new(),
+            ..req
+        },
+    );
     let (plan, cap) = state.settings.workshop.cap_for(caller.plan.as_deref());
     let plan = plan.to_owned();
     let new = workshops::NewWorkshop {
@@ -42,7 +56,14 @@ pub async fn create(
     let mut conn = state.conn().await?;
     let (workshop, progress) = conn
         .transaction(async |conn| {
-            let workshop = workshops::create(conn, &user, &plan, cap, new).await?;
+            let workshop = match retry.first(conn).await? {
+                Some(first) => workshops::find(conn, first, false).await?,
+                None => {
+                    let workshop = workshops::create(conn, &user, &plan, cap, new).await?;
+                    retry.record(conn, workshop.id).await?;
+                    workshop
+                }
+            };
             let progress = workshops::progress_of(conn, workshop.id).await?;
             ApiResult::Ok((workshop, progress))
         })

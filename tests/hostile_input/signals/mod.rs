@@ -106,6 +106,7 @@ async fn new_member(app: &TestApp, workspace: &sg::Workspace, user: &str, role: 
         .add_workspace_member(as_user(
             ALICE,
             sg::AddWorkspaceMemberRequest {
+                request_id: String::new(),
                 workspace_id: workspace.id.clone(),
                 user_id: user.to_owned(),
                 role: role.to_owned(),

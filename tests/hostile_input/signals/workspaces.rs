@@ -175,6 +175,7 @@ pub(super) async fn sweep_members(sweep: &mut Sweep<'_>, sfx: &Sfx) {
     let mut cases = Cases::new(
         alice,
         sg::AddWorkspaceMemberRequest {
+            request_id: String::new(),
             workspace_id: workspace_id.clone(),
             user_id: "sweep-dave".to_owned(),
             role: "viewer".to_owned(),

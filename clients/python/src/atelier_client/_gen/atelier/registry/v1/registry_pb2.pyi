@@ -740,6 +740,7 @@ class CreateSkillVersionRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     EXPECTED_SHA256_FIELD_NUMBER: _builtins.int
     PUBLISH_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     skill_id: _builtins.str
     """The skill to add a version to."""
     content: _builtins.bytes
@@ -760,6 +761,12 @@ class CreateSkillVersionRequest(_message.Message):
     """
     publish: _builtins.bool
     """Publish the new version at once instead of making it the draft."""
+    request_id: _builtins.str
+    """Optional idempotency key (at most 100 printable characters, kept at
+    least 24 hours): a retry returns the version the first call created
+    instead of adding another; the same key with different content or
+    fields is INVALID_ARGUMENT (reason `REQUEST_ID_REUSED`).
+    """
     def __init__(
         self,
         *,
@@ -770,10 +777,11 @@ class CreateSkillVersionRequest(_message.Message):
         description: _builtins.str = ...,
         expected_sha256: _builtins.str = ...,
         publish: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_type", b"content_type", "description", b"description", "expected_sha256", b"expected_sha256", "name", b"name", "publish", b"publish", "skill_id", b"skill_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_type", b"content_type", "description", b"description", "expected_sha256", b"expected_sha256", "name", b"name", "publish", b"publish", "request_id", b"request_id", "skill_id", b"skill_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -821,6 +829,7 @@ class UploadSkillVersionHeader(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     EXPECTED_SHA256_FIELD_NUMBER: _builtins.int
     PUBLISH_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     skill_id: _builtins.str
     """The skill to add a version to."""
     content_type: _builtins.str
@@ -833,6 +842,10 @@ class UploadSkillVersionHeader(_message.Message):
     """As in CreateSkillVersionRequest."""
     publish: _builtins.bool
     """As in CreateSkillVersionRequest."""
+    request_id: _builtins.str
+    """As in CreateSkillVersionRequest: a retried upload with the same key and
+    the same content returns the version the first upload created.
+    """
     def __init__(
         self,
         *,
@@ -842,10 +855,11 @@ class UploadSkillVersionHeader(_message.Message):
         description: _builtins.str = ...,
         expected_sha256: _builtins.str = ...,
         publish: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "description", b"description", "expected_sha256", b"expected_sha256", "name", b"name", "publish", b"publish", "skill_id", b"skill_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "description", b"description", "expected_sha256", b"expected_sha256", "name", b"name", "publish", b"publish", "request_id", b"request_id", "skill_id", b"skill_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1139,6 +1153,7 @@ class RateSkillRequest(_message.Message):
     STARS_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     HOURS_SAVED_ESTIMATE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     skill_id: _builtins.str
     """The skill to rate."""
     stars: _builtins.int
@@ -1147,6 +1162,12 @@ class RateSkillRequest(_message.Message):
     """Optional comment, at most 2000 characters."""
     hours_saved_estimate: _builtins.int
     """Optional estimate of hours saved, 0–10000."""
+    request_id: _builtins.str
+    """Optional idempotency key (at most 100 printable characters, kept at
+    least 24 hours): a retry returns the caller's current rating and changes
+    nothing (it neither overwrites a newer rating nor recounts); the same key
+    with a different request is INVALID_ARGUMENT (reason `REQUEST_ID_REUSED`).
+    """
     def __init__(
         self,
         *,
@@ -1154,10 +1175,11 @@ class RateSkillRequest(_message.Message):
         stars: _builtins.int = ...,
         comment: _builtins.str = ...,
         hours_saved_estimate: _builtins.int | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_hours_saved_estimate", b"_hours_saved_estimate", "hours_saved_estimate", b"hours_saved_estimate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hours_saved_estimate", b"_hours_saved_estimate", "comment", b"comment", "hours_saved_estimate", b"hours_saved_estimate", "skill_id", b"skill_id", "stars", b"stars"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hours_saved_estimate", b"_hours_saved_estimate", "comment", b"comment", "hours_saved_estimate", b"hours_saved_estimate", "request_id", b"request_id", "skill_id", b"skill_id", "stars", b"stars"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__hours_saved_estimate: _TypeAlias = _typing.Literal["hours_saved_estimate"]  # noqa: Y015
     _WhichOneofArgType__hours_saved_estimate: _TypeAlias = _typing.Literal["_hours_saved_estimate", b"_hours_saved_estimate"]  # noqa: Y015

@@ -877,22 +877,30 @@ class AddWorkspaceMemberRequest(_message.Message):
     WORKSPACE_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     workspace_id: _builtins.str
     """The workspace."""
     user_id: _builtins.str
     """The user to add."""
     role: _builtins.str
     """Their role: 1–50 lowercase letters, digits, `-` or `_`."""
+    request_id: _builtins.str
+    """Optional idempotency key (at most 100 printable characters, kept at
+    least 24 hours): a retry returns the member the first call added instead
+    of ALREADY_EXISTS; the same key with a different request is
+    INVALID_ARGUMENT (reason `REQUEST_ID_REUSED`).
+    """
     def __init__(
         self,
         *,
         workspace_id: _builtins.str = ...,
         user_id: _builtins.str = ...,
         role: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "user_id", b"user_id", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "role", b"role", "user_id", b"user_id", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

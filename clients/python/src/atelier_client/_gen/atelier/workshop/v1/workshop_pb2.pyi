@@ -543,6 +543,7 @@ class CreateWorkshopRequest(_message.Message):
     ORIGINAL_IDEA_FIELD_NUMBER: _builtins.int
     ORG_ID_FIELD_NUMBER: _builtins.int
     TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     title: _builtins.str
     """Required, 1–200 characters."""
     original_idea: _builtins.str
@@ -551,6 +552,12 @@ class CreateWorkshopRequest(_message.Message):
     """Optional, at most 100 characters."""
     template_id: _builtins.str
     """Optional, at most 100 characters."""
+    request_id: _builtins.str
+    """Optional idempotency key (at most 100 printable characters, kept at
+    least 24 hours): a retried create with the same key by the same user returns the workshop
+    the first call created. The same key with a different request is
+    INVALID_ARGUMENT (reason `REQUEST_ID_REUSED`).
+    """
     def __init__(
         self,
         *,
@@ -558,10 +565,11 @@ class CreateWorkshopRequest(_message.Message):
         original_idea: _builtins.str = ...,
         org_id: _builtins.str = ...,
         template_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["org_id", b"org_id", "original_idea", b"original_idea", "template_id", b"template_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["org_id", b"org_id", "original_idea", b"original_idea", "request_id", b"request_id", "template_id", b"template_id", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -917,22 +925,28 @@ class AddMemberRequest(_message.Message):
     WORKSHOP_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     workshop_id: _builtins.str
     """The workshop."""
     user_id: _builtins.str
     """The user to add, 1–200 characters."""
     role: _builtins.str
     """The role, 1–50 lowercase letters, digits, hyphens or underscores."""
+    request_id: _builtins.str
+    """Optional idempotency key, as in CreateWorkshopRequest: a retry returns
+    the member the first call added instead of ALREADY_EXISTS.
+    """
     def __init__(
         self,
         *,
         workshop_id: _builtins.str = ...,
         user_id: _builtins.str = ...,
         role: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "user_id", b"user_id", "workshop_id", b"workshop_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "role", b"role", "user_id", b"user_id", "workshop_id", b"workshop_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1475,19 +1489,25 @@ class CreateBuildPackRequest(_message.Message):
 
     WORKSHOP_ID_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     workshop_id: _builtins.str
     """The workshop."""
     format: Global___BuildPackFormat.ValueType
     """The format; must not be UNSPECIFIED."""
+    request_id: _builtins.str
+    """Optional idempotency key, as in CreateWorkshopRequest: a retry returns
+    the build pack the first call requested instead of rendering another.
+    """
     def __init__(
         self,
         *,
         workshop_id: _builtins.str = ...,
         format: Global___BuildPackFormat.ValueType = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "workshop_id", b"workshop_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "request_id", b"request_id", "workshop_id", b"workshop_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
