@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::resources::Resource;
+
 /// Field violations one INVALID_ARGUMENT lists at most.
 pub const MAX_VIOLATIONS: usize = 20;
 
@@ -55,6 +57,11 @@ pub struct ApiError {
     /// How long the caller should wait before retrying, sent as
     /// `google.rpc.RetryInfo` (UNAVAILABLE and ABORTED).
     pub retry_after: Option<std::time::Duration>,
+    /// The resource the error is about and its id (or name), sent as
+    /// `ErrorInfo.metadata` `resource` and `id` and as a
+    /// `google.rpc.ResourceInfo`.
+    /// (Boxed: errors travel in every `Result`, and are rare.)
+    pub resource: Option<Box<(&'static Resource, String)>>,
 }
 
 impl ApiError {
@@ -67,7 +74,15 @@ impl ApiError {
             violations: Vec::new(),
             metadata: Vec::new(),
             retry_after: None,
+            resource: None,
         }
+    }
+
+    /// The same error, about `resource` `id`.
+    #[must_use]
+    pub fn about(mut self, resource: &'static Resource, id: impl Into<String>) -> Self {
+        self.resource = Some(Box::new((resource, id.into())));
+        self
     }
 
     /// The same error, asking the caller to retry after `delay`.
@@ -111,6 +126,7 @@ impl ApiError {
             violations,
             metadata: Vec::new(),
             retry_after: None,
+            resource: None,
         }
     }
 
@@ -119,13 +135,16 @@ impl ApiError {
         Self::invalid(vec![FieldViolation::new(field, description)])
     }
 
-    /// NOT_FOUND for a resource of `kind` named `name`.
-    pub fn not_found(kind: &str, name: impl std::fmt::Display) -> Self {
+    /// NOT_FOUND for `resource` `id`, with its reason (`SKILL_NOT_FOUND`)
+    /// and `ResourceInfo`.
+    pub fn not_found(resource: &'static Resource, id: impl std::fmt::Display) -> Self {
+        let id = id.to_string();
         Self::new(
             Code::NotFound,
-            "NOT_FOUND",
-            format!("{kind} {name} not found"),
+            resource.not_found,
+            format!("{resource} {id} not found"),
         )
+        .about(resource, id)
     }
 
     /// UNAUTHENTICATED.
@@ -164,11 +183,16 @@ impl ApiError {
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let mut details = ErrorDetails::new();
-        let metadata: HashMap<String, String> = error
+        let mut metadata: HashMap<String, String> = error
             .metadata
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
+        if let Some((resource, id)) = error.resource.as_deref() {
+            metadata.insert("resource".to_owned(), resource.name.to_owned());
+            metadata.insert("id".to_owned(), id.clone());
+            details.set_resource_info(resource.proto_type, id.as_str(), "", error.message.as_str());
+        }
         details.set_error_info(error.reason, ERROR_DOMAIN, metadata);
         if let Some(delay) = error.retry_after {
             details.set_retry_info(Some(delay));
@@ -311,15 +335,17 @@ mod tests {
 
     #[test]
     fn every_status_carries_error_info_in_the_atelier_domain() {
-        let status = Status::from(ApiError::not_found("skill", "abc"));
+        let status = Status::from(ApiError::not_found(crate::resources::SKILL, "abc"));
         assert_eq!(status.code(), Code::NotFound);
-        let info = status
-            .get_error_details()
-            .error_info()
-            .cloned()
-            .expect("ErrorInfo");
-        assert_eq!(info.reason, "NOT_FOUND");
+        let details = status.get_error_details();
+        let info = details.error_info().cloned().expect("ErrorInfo");
+        assert_eq!(info.reason, "SKILL_NOT_FOUND");
         assert_eq!(info.domain, ERROR_DOMAIN);
+        assert_eq!(info.metadata["resource"], "skill");
+        assert_eq!(info.metadata["id"], "abc");
+        let resource = details.resource_info().cloned().expect("ResourceInfo");
+        assert_eq!(resource.resource_type, "atelier.registry.v1.Skill");
+        assert_eq!(resource.resource_name, "abc");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod auth;
 mod benchmark_smoke;
 mod connections;
 mod durability;
+mod error_reasons;
 mod etags;
 mod faults;
 mod health;

@@ -10,6 +10,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
 use prost_types::FieldMask;
 use tonic::Code;
+use tonic_types::StatusExt as _;
 
 use crate::common::{TestApp, as_user, reason, violated_fields};
 
@@ -184,15 +185,41 @@ async fn writes_need_a_user_and_say_which_header_to_send() {
 #[tokio::test(flavor = "multi_thread")]
 async fn reading_a_missing_or_malformed_skill() {
     let app = TestApp::start().await;
-    let missing = get_by(&app, Selector::Id(uuid::Uuid::now_v7().to_string()))
+    let id = uuid::Uuid::now_v7().to_string();
+    let missing = get_by(&app, Selector::Id(id.clone()))
         .await
         .expect_err("missing");
     assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(reason(&missing), "NOT_FOUND");
+    // A client tells what is missing without reading the message.
+    assert_eq!(reason(&missing), "SKILL_NOT_FOUND");
+    let details = missing.get_error_details();
+    let info = details.error_info().expect("ErrorInfo");
+    assert_eq!(
+        (
+            info.metadata["resource"].as_str(),
+            info.metadata["id"].as_str()
+        ),
+        ("skill", id.as_str())
+    );
+    let resource = details.resource_info().expect("ResourceInfo");
+    assert_eq!(
+        (
+            resource.resource_type.as_str(),
+            resource.resource_name.as_str()
+        ),
+        ("atelier.registry.v1.Skill", id.as_str())
+    );
     let missing_slug = get_by(&app, Selector::Slug("no-such-skill".to_owned()))
         .await
         .expect_err("missing");
     assert_eq!(missing_slug.code(), Code::NotFound);
+    assert_eq!(
+        missing_slug
+            .get_error_details()
+            .resource_info()
+            .map(|r| r.resource_name.clone()),
+        Some("no-such-skill".to_owned())
+    );
     let malformed = get_by(&app, Selector::Id("42".to_owned()))
         .await
         .expect_err("malformed");

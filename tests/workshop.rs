@@ -13,6 +13,7 @@ use atelier::proto::workshop::{
     WorkshopInfo, WorkshopStatus,
 };
 use tonic::Code;
+use tonic_types::StatusExt as _;
 
 use crate::common::{TestApp, TestAppOptions, as_user, count, reason, violated_fields};
 
@@ -227,6 +228,23 @@ async fn status_follows_the_lifecycle_and_updates_check_mask_and_etag() {
         error.message().contains("allowed: active"),
         "{}",
         error.message()
+    );
+    let info = error
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .expect("ErrorInfo");
+    assert_eq!(
+        (
+            info.metadata["from"].as_str(),
+            info.metadata["to"].as_str(),
+            info.metadata["allowed"].as_str()
+        ),
+        (
+            "WORKSHOP_STATUS_DRAFT",
+            "WORKSHOP_STATUS_COMPLETED",
+            "WORKSHOP_STATUS_ACTIVE"
+        )
     );
 
     let mut current = workshop.clone();

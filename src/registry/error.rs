@@ -4,6 +4,7 @@
 //! once, and the code that needs to tell errors apart matches variants.
 
 use crate::etag::EtagMismatch;
+use crate::resources::Resource;
 
 /// An error of the registry's store.
 #[derive(Debug, thiserror::Error)]
@@ -12,7 +13,7 @@ pub enum RegistryError {
     /// it when one entry of a batch did (`usages[3].skill_id`).
     #[error("{resource} {id} not found")]
     NotFound {
-        resource: &'static str,
+        resource: &'static Resource,
         id: String,
         field: Option<String>,
     },
@@ -35,7 +36,7 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// NOT_FOUND for `resource` `id`.
-    pub fn not_found(resource: &'static str, id: impl std::fmt::Display) -> Self {
+    pub fn not_found(resource: &'static Resource, id: impl std::fmt::Display) -> Self {
         Self::NotFound {
             resource,
             id: id.to_string(),

@@ -11,6 +11,7 @@ use super::store::projects::{self, Project};
 use super::store::signals::{self, Signal};
 use super::store::workspaces::{self, MEMBERS, Workspace};
 use crate::auth::UserId;
+use crate::resources::{self, Resource};
 use crate::roles::{Power, Role};
 
 /// A workspace and the caller's role in it.
@@ -32,7 +33,7 @@ pub async fn authorize(
 ) -> SignalsResult<Access> {
     let workspace = workspaces::find(conn, id, lock).await?;
     let Some(role) = MEMBERS.role_of(conn, id, user.as_str()).await? else {
-        return Err(SignalsError::not_found("workspace", id));
+        return Err(SignalsError::not_found(resources::WORKSPACE, id));
     };
     if role.power() < needed {
         return Err(SignalsError::RoleForbids {
@@ -48,7 +49,7 @@ pub async fn authorize(
 /// a signal).
 pub trait InWorkspace: Sized {
     /// What NOT_FOUND calls it.
-    const RESOURCE: &'static str;
+    const RESOURCE: &'static Resource;
 
     /// The workspace it is in.
     fn workspace_id(&self) -> Uuid;
@@ -63,7 +64,7 @@ pub trait InWorkspace: Sized {
 }
 
 impl InWorkspace for Project {
-    const RESOURCE: &'static str = "project";
+    const RESOURCE: &'static Resource = resources::PROJECT;
 
     fn workspace_id(&self) -> Uuid {
         self.workspace_id
@@ -75,7 +76,7 @@ impl InWorkspace for Project {
 }
 
 impl InWorkspace for Signal {
-    const RESOURCE: &'static str = "signal";
+    const RESOURCE: &'static Resource = resources::SIGNAL;
 
     fn workspace_id(&self) -> Uuid {
         self.workspace_id

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::fields::SignalStatus;
 use crate::etag::EtagMismatch;
+use crate::resources::Resource;
 
 /// An error of the Signals store.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +16,7 @@ pub enum SignalsError {
     /// it, when that is not the obvious one.
     #[error("{resource} {id} not found")]
     NotFound {
-        resource: &'static str,
+        resource: &'static Resource,
         id: String,
         field: Option<String>,
     },
@@ -73,7 +74,7 @@ pub enum SignalsError {
 
 impl SignalsError {
     /// NOT_FOUND for `resource` `id`.
-    pub fn not_found(resource: &'static str, id: impl std::fmt::Display) -> Self {
+    pub fn not_found(resource: &'static Resource, id: impl std::fmt::Display) -> Self {
         Self::NotFound {
             resource,
             id: id.to_string(),
@@ -83,7 +84,7 @@ impl SignalsError {
 
     /// NOT_FOUND for `resource` `id`, named by request field `field`.
     pub fn not_found_at(
-        resource: &'static str,
+        resource: &'static Resource,
         id: impl std::fmt::Display,
         field: impl Into<String>,
     ) -> Self {

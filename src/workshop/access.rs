@@ -15,6 +15,7 @@ use super::error::{WorkshopError, WorkshopResult};
 use super::fields::Visibility;
 use super::store::workshops::{self, Workshop};
 use crate::auth::UserId;
+use crate::resources;
 use crate::roles::{Power, Role};
 use crate::schema::workshop_members;
 
@@ -50,7 +51,7 @@ pub async fn authorize(
                 workshop: id,
                 needed: needed.describe(),
             },
-            Visibility::Private => WorkshopError::not_found("workshop", id),
+            Visibility::Private => WorkshopError::not_found(resources::WORKSHOP, id),
         });
     };
     if role.power() < needed {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::fields::Status;
 use crate::etag::EtagMismatch;
+use crate::resources::Resource;
 
 /// An error of the Workshop's store.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +16,7 @@ pub enum WorkshopError {
     /// it, when that is not the obvious one.
     #[error("{resource} {id} not found")]
     NotFound {
-        resource: &'static str,
+        resource: &'static Resource,
         id: String,
         field: Option<&'static str>,
     },
@@ -60,7 +61,7 @@ pub enum WorkshopError {
 
 impl WorkshopError {
     /// NOT_FOUND for `resource` `id`.
-    pub fn not_found(resource: &'static str, id: impl std::fmt::Display) -> Self {
+    pub fn not_found(resource: &'static Resource, id: impl std::fmt::Display) -> Self {
         Self::NotFound {
             resource,
             id: id.to_string(),
@@ -70,7 +71,7 @@ impl WorkshopError {
 
     /// NOT_FOUND for `resource` `id`, named by request field `field`.
     pub fn not_found_at(
-        resource: &'static str,
+        resource: &'static Resource,
         id: impl std::fmt::Display,
         field: &'static str,
     ) -> Self {

@@ -12,7 +12,11 @@
 //!
 //! Every answer must be a success or a clean refusal:
 //! 1. never INTERNAL or UNKNOWN;
-//! 2. a failure carries a `google.rpc.ErrorInfo` in the `atelier` domain —
+//! 2. a failure carries exactly one `google.rpc.ErrorInfo` in the `atelier`
+//!    domain, whose reason is in the catalogue (`src/reasons.rs`, the
+//!    README's "Error reasons") with the code it came with; a NOT_FOUND
+//!    carries a `ResourceInfo` and its resource's reason, an UNAVAILABLE or
+//!    ABORTED a `RetryInfo` —
 //!    also for what tonic refuses before our code runs (a body that does not
 //!    decode, a message over the decoding limit): the server maps those too
 //!    (`src/transport_errors.rs`), and any still arriving bare are listed
@@ -368,6 +372,43 @@ async fn drain<T>(
 }
 
 /// Everything the sweep saw.
+/// What is wrong with a refusal's error details beyond its ErrorInfo's
+/// reason: exactly one ErrorInfo; a NOT_FOUND names its resource (a
+/// `ResourceInfo`, and a reason of its kind, not the bare `NOT_FOUND`); an
+/// UNAVAILABLE or ABORTED says when to retry (`RetryInfo`).
+fn detail_problems(status: &Status) -> Vec<&'static str> {
+    let mut problems = Vec::new();
+    let details = tonic_types::Status::decode(status.details()).unwrap_or_default();
+    let infos = details
+        .details
+        .iter()
+        .filter(|any| any.type_url.ends_with("/google.rpc.ErrorInfo"))
+        .count();
+    if infos > 1 {
+        problems.push("more than one ErrorInfo");
+    }
+    let rich = status.get_error_details();
+    let reason = rich
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default();
+    match status.code() {
+        Code::NotFound => {
+            if rich.resource_info().is_none() {
+                problems.push("NOT_FOUND without a ResourceInfo");
+            }
+            if reason == "NOT_FOUND" {
+                problems.push("NOT_FOUND with the bare reason, not its resource's");
+            }
+        }
+        Code::Unavailable | Code::Aborted if rich.retry_info().is_none() => {
+            problems.push("UNAVAILABLE/ABORTED without a RetryInfo");
+        }
+        _ => {}
+    }
+    problems
+}
+
 struct Sweep<'a> {
     app: &'a TestApp,
     started: Instant,
@@ -379,6 +420,8 @@ struct Sweep<'a> {
     /// Every case and its answer, printed when `SWEEP_VERBOSE` is set.
     outcomes: Vec<String>,
     accepted: usize,
+    /// The RPCs that answered at least one case with an error.
+    refused_rpcs: BTreeSet<String>,
 }
 
 impl<'a> Sweep<'a> {
@@ -393,6 +436,7 @@ impl<'a> Sweep<'a> {
             tonic_refusals: Vec::new(),
             outcomes: Vec::new(),
             accepted: 0,
+            refused_rpcs: BTreeSet::new(),
         }
     }
 
@@ -407,6 +451,9 @@ impl<'a> Sweep<'a> {
         result: Result<(), Status>,
     ) {
         *self.sent.entry(service).or_default() += 1;
+        if result.is_err() {
+            self.refused_rpcs.insert(format!("{service}/{rpc}"));
+        }
         self.rpcs.entry(service).or_default().insert(rpc);
         self.outcomes.push(match &result {
             Ok(()) => format!("{service}/{rpc} | {case} | Ok"),
@@ -453,8 +500,15 @@ impl<'a> Sweep<'a> {
                         problems.push("ErrorInfo domain is not atelier");
                     }
                     Some(info) if info.reason.is_empty() => problems.push("empty ErrorInfo reason"),
-                    Some(_) => {}
+                    Some(info) => match atelier::reasons::code_of(&info.reason) {
+                        None => problems.push("reason not in the catalogue (src/reasons.rs)"),
+                        Some(documented) if documented != code => {
+                            problems.push("reason documented with another code");
+                        }
+                        Some(_) => {}
+                    },
                 }
+                problems.extend(detail_problems(&status));
                 if code == Code::InvalidArgument
                     && violated_fields(&status).iter().all(String::is_empty)
                 {
@@ -914,6 +968,14 @@ async fn every_rpc_refuses_hostile_input_cleanly() {
     assert_eq!(sweep.rpcs[WORKSHOP].len(), 21, "every Workshop RPC");
     assert_eq!(sweep.rpcs[SIGNALS].len(), 27, "every Signals RPC");
     assert_eq!(sweep.rpcs[OUTBOX].len(), 3, "every Outbox RPC");
+    // Every RPC was driven into at least one error, so every RPC's errors
+    // were checked for their ErrorInfo, catalogue reason and details.
+    assert_eq!(
+        sweep.refused_rpcs.len(),
+        15 + 21 + 27 + 3,
+        "{:?}",
+        sweep.refused_rpcs
+    );
     assert!(sweep.total() >= 300, "at least 300 hostile requests");
     assert!(
         sweep.tonic_refusals.is_empty(),

@@ -19,8 +19,12 @@ impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> Self {
         let message = error.to_string();
         match error {
-            RegistryError::NotFound { field, .. } => {
-                let not_found = ApiError::new(Code::NotFound, "NOT_FOUND", message);
+            RegistryError::NotFound {
+                resource,
+                id,
+                field,
+            } => {
+                let not_found = ApiError::not_found(resource, id);
                 match field {
                     Some(field) => not_found.with_field(field),
                     None => not_found,

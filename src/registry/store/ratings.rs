@@ -13,6 +13,7 @@ use crate::auth::UserId;
 use crate::keyset::{self, Direction, KeyTime};
 use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::RatingChanged;
+use crate::resources;
 use crate::schema::ratings;
 
 /// A stored rating.
@@ -93,7 +94,9 @@ pub async fn find(
         .load(conn)
         .await
         .single_optional()?
-        .ok_or_else(|| RegistryError::not_found("rating", format!("of skill {skill_id} by {user}")))
+        .ok_or_else(|| {
+            RegistryError::not_found(resources::RATING, format!("of skill {skill_id} by {user}"))
+        })
 }
 
 /// Where a page of ratings continues: after the rating last changed at

@@ -14,6 +14,7 @@ use crate::outbox::NewEvent;
 use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::ContentUnreferenced;
 use crate::registry::fields::{BoundedText, Category, Slug};
+use crate::resources;
 use crate::schema::{skill_versions, skills};
 
 /// A stored skill (every column but the search document and the creator's
@@ -176,7 +177,7 @@ pub async fn find(conn: &mut AsyncPgConnection, skill: &SkillRef) -> RegistryRes
     };
     found
         .optional()?
-        .ok_or_else(|| RegistryError::not_found("skill", skill))
+        .ok_or_else(|| RegistryError::not_found(resources::SKILL, skill))
 }
 
 /// Loads and locks a skill until the caller's transaction ends, so
@@ -190,7 +191,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> RegistryResult<Skil
         .await
         .single()
         .optional()?
-        .ok_or_else(|| RegistryError::not_found("skill", id))
+        .ok_or_else(|| RegistryError::not_found(resources::SKILL, id))
 }
 
 /// The changes UpdateSkill may make; `None` leaves a field as it is.

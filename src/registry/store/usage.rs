@@ -21,6 +21,7 @@ use crate::config::UsageCounters;
 use crate::outbox::NewEvent;
 use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::UsageRecorded;
+use crate::resources;
 use crate::schema::{skill_versions, skills as skills_table, usage_events};
 
 /// A stored use.
@@ -287,7 +288,7 @@ async fn resolve(
             .single()?;
             if !exists {
                 return Err(RegistryError::not_found(
-                    "version",
+                    resources::SKILL_VERSION,
                     format!("{version} of skill {}", input.skill),
                 )
                 .at_field(format!("{}version", input.field_prefix)));

@@ -14,6 +14,7 @@ use crate::content::Damage;
 use crate::db::text_enum::text_enum;
 use crate::registry::error::{RegistryError, RegistryResult};
 use crate::registry::events::ContentVerify;
+use crate::resources;
 use crate::schema::{skill_version_verifications, skill_versions, skills as skills_table};
 
 /// A stored version.
@@ -300,7 +301,12 @@ pub async fn find(
             version,
             verification,
         })
-        .ok_or_else(|| RegistryError::not_found("version", format!("{number} of skill {skill_id}")))
+        .ok_or_else(|| {
+            RegistryError::not_found(
+                resources::SKILL_VERSION,
+                format!("{number} of skill {skill_id}"),
+            )
+        })
 }
 
 /// A skill's versions, newest first, below version `before`.

@@ -10,6 +10,7 @@ use crate::checked::{AllChecked as _, field};
 use crate::error::ApiResult;
 use crate::ids::id_field;
 use crate::proto::signals as pb;
+use crate::resources;
 use crate::roles::Power;
 use crate::signals::access::{authorize, load};
 use crate::signals::convert::{
@@ -45,7 +46,7 @@ pub async fn link_project(
                 let other = authorize(conn, project.workspace_id, &user, Power::Read, false).await;
                 if let Err(SignalsError::NotFound { .. }) = other {
                     return Err(SignalsError::not_found_at(
-                        "project",
+                        resources::PROJECT,
                         project_id,
                         "project_id",
                     ));

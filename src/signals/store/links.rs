@@ -17,6 +17,7 @@ use super::signals::{self as signal_store, Signal};
 use crate::auth::UserId;
 use crate::db::rows::SingleRow as _;
 use crate::keyset::KeyTime;
+use crate::resources;
 use crate::schema::{signal_personas, signal_projects};
 use crate::signals::error::{SignalsError, SignalsResult};
 use crate::signals::fields::SignalStatus;
@@ -132,7 +133,7 @@ pub async fn unlink_project(
         .await?;
     if removed == 0 {
         return Err(SignalsError::not_found_at(
-            "link",
+            resources::PROJECT_LINK,
             format!("of signal {} to project {project}", signal.id),
             "project_id",
         ));
@@ -152,7 +153,7 @@ pub async fn unlink_persona(
         .await?;
     if removed == 0 {
         return Err(SignalsError::not_found_at(
-            "link",
+            resources::PERSONA_LINK,
             format!(
                 "of signal {} to persona {}",
                 signal.id,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db::rows::SingleRow as _;
 use crate::keyset::{self, Direction, KeyTime};
+use crate::resources;
 use crate::schema::projects;
 use crate::signals::error::{SignalsError, SignalsResult};
 use crate::signals::fields::ProjectStatus;
@@ -100,7 +101,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> Signals
     } else {
         query.load(conn).await.single_optional()?
     };
-    found.ok_or_else(|| SignalsError::not_found("project", id))
+    found.ok_or_else(|| SignalsError::not_found(resources::PROJECT, id))
 }
 
 /// Keyset of ListProjects: newest first.

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::counts;
 use crate::db::rows::SingleRow as _;
+use crate::resources;
 use crate::schema::{signal_personas, signal_projects, signals, workspaces};
 use crate::signals::error::{SignalsError, SignalsResult};
 use crate::signals::fields::{Frequency, Severity, SignalStatus, Source};
@@ -203,7 +204,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> Signals
     } else {
         query.load(conn).await.single_optional()?
     };
-    found.ok_or_else(|| SignalsError::not_found("signal", id))
+    found.ok_or_else(|| SignalsError::not_found(resources::SIGNAL, id))
 }
 
 /// The projects `signal` is linked to.

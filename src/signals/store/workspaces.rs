@@ -11,6 +11,7 @@ use crate::auth::UserId;
 use crate::db::rows::SingleRow as _;
 use crate::keyset::{self, Direction, KeyTime};
 use crate::membership::{MemberTable, MembershipError};
+use crate::resources;
 use crate::roles::Role;
 use crate::schema::{workspace_members, workspaces};
 use crate::signals::error::{SignalsError, SignalsResult};
@@ -29,7 +30,7 @@ impl From<MembershipError> for SignalsError {
                 workspace: parent,
             },
             MembershipError::NotFound { user_id, .. } => {
-                SignalsError::not_found_at("member", user_id, "user_id")
+                SignalsError::not_found_at(resources::WORKSPACE_MEMBER, user_id, "user_id")
             }
             MembershipError::LastOwner { parent, user_id } => SignalsError::LastOwner {
                 user_id,
@@ -79,7 +80,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> Signals
     } else {
         query.load(conn).await.single_optional()?
     };
-    found.ok_or_else(|| SignalsError::not_found("workspace", id))
+    found.ok_or_else(|| SignalsError::not_found(resources::WORKSPACE, id))
 }
 
 /// Creates a workspace named `name` with `user` as its owner.

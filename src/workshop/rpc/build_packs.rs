@@ -10,6 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::idempotency::RetryKey;
 use crate::ids::id_field;
 use crate::proto::workshop as pb;
+use crate::resources;
 use crate::roles::Power;
 use crate::state::AppState;
 use crate::workshop::access::authorize;
@@ -156,7 +157,7 @@ async fn readable_pack(
     match authorize(&mut conn, pack.workshop_id, user, Power::Read, false).await {
         Ok(_) => Ok(pack),
         Err(WorkshopError::NotFound { .. }) => {
-            Err(WorkshopError::not_found("build pack", id).into())
+            Err(WorkshopError::not_found(resources::BUILD_PACK, id).into())
         }
         Err(error) => Err(error.into()),
     }

@@ -22,8 +22,12 @@ impl From<WorkshopError> for ApiError {
     fn from(error: WorkshopError) -> Self {
         let message = error.to_string();
         match error {
-            WorkshopError::NotFound { field, .. } => {
-                let not_found = ApiError::new(Code::NotFound, "NOT_FOUND", message);
+            WorkshopError::NotFound {
+                resource,
+                id,
+                field,
+            } => {
+                let not_found = ApiError::not_found(resource, id);
                 match field {
                     Some(field) => not_found.with_field(field),
                     None => not_found,
@@ -39,8 +43,20 @@ impl From<WorkshopError> for ApiError {
             WorkshopError::CapReached { .. } => {
                 ApiError::new(Code::ResourceExhausted, "WORKSHOP_CAP_REACHED", message)
             }
-            WorkshopError::InvalidTransition { .. } => {
-                ApiError::failed_precondition("INVALID_STATUS_TRANSITION", message)
+            WorkshopError::InvalidTransition { from, to } => {
+                let allowed: Vec<&str> = from
+                    .allowed_next()
+                    .iter()
+                    .map(|s| s.to_proto().as_str_name())
+                    .collect();
+                let mut error = ApiError::failed_precondition("INVALID_STATUS_TRANSITION", message);
+                // As proto enum names, so a client can offer the moves there are.
+                error.metadata = vec![
+                    ("from", from.to_proto().as_str_name().to_owned()),
+                    ("to", to.to_proto().as_str_name().to_owned()),
+                    ("allowed", allowed.join(",")),
+                ];
+                error
             }
             WorkshopError::MemberExists { .. } => {
                 ApiError::new(Code::AlreadyExists, "MEMBER_EXISTS", message).with_field("user_id")

@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::keyset::{self, Direction, KeyTime};
+use crate::resources;
 use crate::schema::build_packs;
 use crate::workshop::error::{WorkshopError, WorkshopResult};
 use crate::workshop::events::BuildPackRender;
@@ -65,7 +66,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> WorkshopResult<Buil
         .await
         .single()
         .optional()?
-        .ok_or_else(|| WorkshopError::not_found("build pack", id))
+        .ok_or_else(|| WorkshopError::not_found(resources::BUILD_PACK, id))
 }
 
 /// Keyset of ListBuildPacks: newest first.

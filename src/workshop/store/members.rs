@@ -2,6 +2,7 @@
 //! over `workshop_members`.
 
 use crate::membership::{MemberTable, MembershipError};
+use crate::resources;
 use crate::workshop::error::WorkshopError;
 
 pub use crate::membership::{ListKey, Member, key_of};
@@ -20,7 +21,7 @@ impl From<MembershipError> for WorkshopError {
                 workshop: parent,
             },
             MembershipError::NotFound { user_id, .. } => {
-                WorkshopError::not_found_at("member", user_id, "user_id")
+                WorkshopError::not_found_at(resources::MEMBER, user_id, "user_id")
             }
             MembershipError::LastOwner { parent, user_id } => WorkshopError::LastOwner {
                 user_id,

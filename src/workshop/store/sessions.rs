@@ -14,6 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::keyset::{self, Direction, KeyTime};
+use crate::resources;
 use crate::schema::sessions;
 use crate::workshop::error::{WorkshopError, WorkshopResult};
 
@@ -97,7 +98,7 @@ pub async fn find(
         .await
         .single()
         .optional()?
-        .ok_or_else(|| WorkshopError::not_found_at("session", id, "session_id"))
+        .ok_or_else(|| WorkshopError::not_found_at(resources::SESSION, id, "session_id"))
 }
 
 /// Ends an open session now.

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::resources;
 use crate::schema::{step_definitions, workshop_steps};
 use crate::workshop::error::{WorkshopError, WorkshopResult};
 use crate::workshop::fields::StepStatus;
@@ -90,7 +91,7 @@ pub async fn find(
         .await
         .single()
         .optional()?
-        .ok_or_else(|| WorkshopError::not_found_at("step", step, "step_id"))
+        .ok_or_else(|| WorkshopError::not_found_at(resources::STEP, step, "step_id"))
 }
 
 /// A change to one step.

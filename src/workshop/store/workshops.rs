@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::UserId;
 use crate::keyset::{self, Direction, KeyTime};
 use crate::outbox::NewEvent;
+use crate::resources;
 use crate::roles::Role;
 use crate::schema::{build_packs, workshop_members, workshops};
 use crate::workshop::error::{WorkshopError, WorkshopResult};
@@ -77,7 +78,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> Worksho
     };
     found
         .optional()?
-        .ok_or_else(|| WorkshopError::not_found("workshop", id))
+        .ok_or_else(|| WorkshopError::not_found(resources::WORKSHOP, id))
 }
 
 /// The progress of each of `ids`.
@@ -345,7 +346,7 @@ pub async fn find_shared(conn: &mut AsyncPgConnection, token: &str) -> WorkshopR
         .await
         .single()
         .optional()?
-        .ok_or_else(|| WorkshopError::not_found("shared workshop", "for this token"))
+        .ok_or_else(|| WorkshopError::not_found(resources::SHARED_WORKSHOP, "for this token"))
 }
 
 fn token_digest(token: &str) -> String {

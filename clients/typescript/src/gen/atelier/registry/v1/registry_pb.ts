@@ -1777,9 +1777,10 @@ export const SkillRegistry: GenService<{
    * Records up to 500 usages in one transaction: all of them or, on any
    * error, none.
    *
-   * Errors: as RecordUsage, with the failing entry named in the field
-   * violation (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is empty
-   * or larger than 500.
+   * Errors: as RecordUsage, with the failing entry named: in the field
+   * violation of an INVALID_ARGUMENT, in `ErrorInfo.metadata["field"]` of a
+   * NOT_FOUND (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is
+   * empty or larger than 500.
    *
    * @generated from rpc atelier.registry.v1.SkillRegistry.BatchRecordUsage
    */

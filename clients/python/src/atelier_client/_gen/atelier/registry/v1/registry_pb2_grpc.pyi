@@ -154,9 +154,10 @@ class SkillRegistryStub:
     """Records up to 500 usages in one transaction: all of them or, on any
     error, none.
 
-    Errors: as RecordUsage, with the failing entry named in the field
-    violation (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is empty
-    or larger than 500.
+    Errors: as RecordUsage, with the failing entry named: in the field
+    violation of an INVALID_ARGUMENT, in `ErrorInfo.metadata["field"]` of a
+    NOT_FOUND (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is
+    empty or larger than 500.
     """
 
 @_typing.type_check_only
@@ -262,9 +263,10 @@ class SkillRegistryAsyncStub(SkillRegistryStub):
     """Records up to 500 usages in one transaction: all of them or, on any
     error, none.
 
-    Errors: as RecordUsage, with the failing entry named in the field
-    violation (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is empty
-    or larger than 500.
+    Errors: as RecordUsage, with the failing entry named: in the field
+    violation of an INVALID_ARGUMENT, in `ErrorInfo.metadata["field"]` of a
+    NOT_FOUND (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is
+    empty or larger than 500.
     """
 
 class SkillRegistryServicer(metaclass=_abc_1.ABCMeta):
@@ -457,9 +459,10 @@ class SkillRegistryServicer(metaclass=_abc_1.ABCMeta):
         """Records up to 500 usages in one transaction: all of them or, on any
         error, none.
 
-        Errors: as RecordUsage, with the failing entry named in the field
-        violation (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is empty
-        or larger than 500.
+        Errors: as RecordUsage, with the failing entry named: in the field
+        violation of an INVALID_ARGUMENT, in `ErrorInfo.metadata["field"]` of a
+        NOT_FOUND (`usages[3].skill_id`); INVALID_ARGUMENT when the batch is
+        empty or larger than 500.
         """
 
 def add_SkillRegistryServicer_to_server(servicer: SkillRegistryServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
