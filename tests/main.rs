@@ -27,5 +27,6 @@ mod signals_edges;
 mod signals_listing;
 mod signals_permissions;
 mod signals_triage;
+mod step_context;
 mod workshop;
 mod workshop_paging;

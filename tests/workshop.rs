@@ -6,11 +6,11 @@ use std::time::Duration;
 use atelier::proto::workshop::{
     AddMemberRequest, BuildPackFormat, BuildPackStatus, CreateBuildPackRequest,
     CreateWorkshopRequest, DeleteWorkshopRequest, EndSessionRequest, GetBuildPackRequest,
-    GetSharedWorkshopRequest, GetWorkshopRequest, GetWorkshopStepRequest, ListBuildPacksRequest,
-    ListMembersRequest, ListSessionsRequest, ListStepDefinitionsRequest, ListWorkshopStepsRequest,
-    ListWorkshopsRequest, ReadBuildPackContentRequest, RemoveMemberRequest, ShareWorkshopRequest,
-    StepStatus, UpdateMemberRequest, UpdateWorkshopRequest, UpdateWorkshopStepRequest, Visibility,
-    WorkshopInfo, WorkshopStatus,
+    GetSharedWorkshopRequest, GetStepContextRequest, GetWorkshopRequest, GetWorkshopStepRequest,
+    ListBuildPacksRequest, ListMembersRequest, ListSessionsRequest, ListStepDefinitionsRequest,
+    ListWorkshopStepsRequest, ListWorkshopsRequest, ReadBuildPackContentRequest,
+    RemoveMemberRequest, ShareWorkshopRequest, StepStatus, UpdateMemberRequest,
+    UpdateWorkshopRequest, UpdateWorkshopStepRequest, Visibility, WorkshopInfo, WorkshopStatus,
 };
 use tonic::Code;
 use tonic_types::StatusExt as _;
@@ -461,7 +461,7 @@ async fn the_permission_matrix_holds_for_every_rpc() {
     // FailedPrecondition for ReadBuildPackContent: let in, but the pack is
     // still pending.
     use Code::FailedPrecondition as Pending;
-    let matrix: [(&str, [Code; 5]); 18] = [
+    let matrix: [(&str, [Code; 5]); 19] = [
         (
             "ReadBuildPackContent",
             [Pending, Pending, Pending, Pending, Hidden],
@@ -482,6 +482,10 @@ async fn the_permission_matrix_holds_for_every_rpc() {
         ),
         (
             "GetWorkshopStep",
+            [Allowed, Allowed, Allowed, Allowed, Hidden],
+        ),
+        (
+            "GetStepContext",
             [Allowed, Allowed, Allowed, Allowed, Hidden],
         ),
         ("ListSessions", [Allowed, Allowed, Allowed, Allowed, Hidden]),
@@ -566,6 +570,16 @@ async fn the_permission_matrix_holds_for_every_rpc() {
                     .get_workshop_step(as_user(
                         user,
                         GetWorkshopStepRequest {
+                            workshop_id: id,
+                            step_id: "ideate".to_owned(),
+                        },
+                    ))
+                    .await
+                    .map(drop),
+                "GetStepContext" => c
+                    .get_step_context(as_user(
+                        user,
+                        GetStepContextRequest {
                             workshop_id: id,
                             step_id: "ideate".to_owned(),
                         },

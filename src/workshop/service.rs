@@ -121,6 +121,13 @@ impl WorkshopRpc for WorkshopService {
         rpc::for_user(request, |user, req| steps::get(&self.state, user, req)).await
     }
 
+    async fn get_step_context(
+        &self,
+        request: Request<pb::GetStepContextRequest>,
+    ) -> Result<Response<pb::GetStepContextResponse>, Status> {
+        rpc::for_user(request, |user, req| steps::context(&self.state, user, req)).await
+    }
+
     async fn list_workshop_steps(
         &self,
         request: Request<pb::ListWorkshopStepsRequest>,

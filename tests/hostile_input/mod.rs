@@ -965,14 +965,14 @@ async fn every_rpc_refuses_hostile_input_cleanly() {
         "every service is swept"
     );
     assert_eq!(sweep.rpcs[REGISTRY].len(), 15, "every SkillRegistry RPC");
-    assert_eq!(sweep.rpcs[WORKSHOP].len(), 21, "every Workshop RPC");
+    assert_eq!(sweep.rpcs[WORKSHOP].len(), 22, "every Workshop RPC");
     assert_eq!(sweep.rpcs[SIGNALS].len(), 27, "every Signals RPC");
     assert_eq!(sweep.rpcs[OUTBOX].len(), 3, "every Outbox RPC");
     // Every RPC was driven into at least one error, so every RPC's errors
     // were checked for their ErrorInfo, catalogue reason and details.
     assert_eq!(
         sweep.refused_rpcs.len(),
-        15 + 21 + 27 + 3,
+        15 + 22 + 27 + 3,
         "{:?}",
         sweep.refused_rpcs
     );

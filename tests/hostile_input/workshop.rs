@@ -392,7 +392,7 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
         cases.into_cases()
     );
 
-    // GetWorkshopStep, ListWorkshopSteps.
+    // GetWorkshopStep, GetStepContext, ListWorkshopSteps.
     let mut cases = Cases::new(
         alice,
         ws::GetWorkshopStepRequest {
@@ -410,6 +410,25 @@ pub(super) async fn sweep_workshop(sweep: &mut Sweep<'_>, fx: &Fixtures) {
         "GetWorkshopStep",
         client,
         get_workshop_step,
+        cases.into_cases()
+    );
+    let mut cases = Cases::new(
+        alice,
+        ws::GetStepContextRequest {
+            workshop_id: workshop_id.clone(),
+            step_id: "prototype".to_owned(),
+        },
+    );
+    cases
+        .ids("workshop_id", &workshop_id, |m, id| m.workshop_id = id)
+        .texts("step_id", |m, t| m.step_id = t);
+    step_id_cases(&mut cases, |m, s| m.step_id = s);
+    sweep_unary!(
+        sweep,
+        WORKSHOP,
+        "GetStepContext",
+        client,
+        get_step_context,
         cases.into_cases()
     );
     let mut cases = Cases::new(

@@ -1,5 +1,5 @@
-//! Steps: ListStepDefinitions, GetWorkshopStep, ListWorkshopSteps,
-//! UpdateWorkshopStep.
+//! Steps: ListStepDefinitions, GetWorkshopStep, GetStepContext,
+//! ListWorkshopSteps, UpdateWorkshopStep.
 
 use diesel_async::AsyncConnection as _;
 
@@ -7,10 +7,12 @@ use crate::auth::UserId;
 use crate::error::{ApiError, ApiResult, Violations};
 use crate::ids::id_field;
 use crate::proto::workshop as pb;
+use crate::resources;
 use crate::roles::Power;
 use crate::state::AppState;
 use crate::workshop::access::authorize;
 use crate::workshop::convert::{session_to_proto, step_to_proto, workshop_to_proto};
+use crate::workshop::error::WorkshopError;
 use crate::workshop::fields::StepStatus;
 use crate::workshop::store::{sessions, steps, workshops};
 
@@ -21,16 +23,7 @@ pub async fn list_definitions(
     let mut conn = state.conn().await?;
     let definitions = steps::definitions(&mut conn).await?;
     Ok(pb::ListStepDefinitionsResponse {
-        step_definitions: definitions
-            .into_iter()
-            .map(|d| pb::StepDefinition {
-                id: d.id,
-                position: d.position,
-                name: d.name,
-                description: d.description,
-                prompt_template: d.prompt_template,
-            })
-            .collect(),
+        step_definitions: definitions.into_iter().map(definition_to_proto).collect(),
     })
 }
 
@@ -46,6 +39,38 @@ pub async fn get(
     let step = steps::find(&mut conn, id, &step_id).await?;
     Ok(pb::GetWorkshopStepResponse {
         step: Some(step_to_proto(step)),
+    })
+}
+
+/// GetStepContext: the step's definition, the step, and the steps before
+/// it with their outputs, for the tool that drives the step.
+pub async fn context(
+    state: &AppState,
+    user: UserId,
+    req: pb::GetStepContextRequest,
+) -> ApiResult<pb::GetStepContextResponse> {
+    let id = id_field("workshop_id", &req.workshop_id)?;
+    let step_id = parse_step_id(&req.step_id)?;
+    let mut conn = state.conn().await?;
+    let access = authorize(&mut conn, id, &user, Power::Read, false).await?;
+    let definition = steps::definitions(&mut conn)
+        .await?
+        .into_iter()
+        .find(|d| d.id == step_id)
+        .ok_or_else(|| WorkshopError::not_found_at(resources::STEP, &step_id, "step_id"))?;
+    // One statement, so the outputs are one snapshot.
+    let mut prior_steps = steps::list(&mut conn, id).await?;
+    prior_steps.retain(|step| step.position <= definition.position);
+    let step = prior_steps
+        .pop()
+        .filter(|step| step.step_id == step_id)
+        .ok_or_else(|| WorkshopError::not_found_at(resources::STEP, &step_id, "step_id"))?;
+    Ok(pb::GetStepContextResponse {
+        definition: Some(definition_to_proto(definition)),
+        step: Some(step_to_proto(step)),
+        prior_steps: prior_steps.into_iter().map(step_to_proto).collect(),
+        title: access.workshop.title,
+        original_idea: access.workshop.original_idea,
     })
 }
 
@@ -148,4 +173,14 @@ fn step_change(
         output,
         etag: req.etag,
     })
+}
+
+fn definition_to_proto(definition: steps::Definition) -> pb::StepDefinition {
+    pb::StepDefinition {
+        id: definition.id,
+        position: definition.position,
+        name: definition.name,
+        description: definition.description,
+        prompt_template: definition.prompt_template,
+    }
 }

@@ -1213,6 +1213,80 @@ class GetWorkshopStepRequest(_message.Message):
 Global___GetWorkshopStepRequest: _TypeAlias = GetWorkshopStepRequest  # noqa: Y015
 
 @_typing.final
+class GetStepContextRequest(_message.Message):
+    """Request for GetStepContext."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKSHOP_ID_FIELD_NUMBER: _builtins.int
+    STEP_ID_FIELD_NUMBER: _builtins.int
+    workshop_id: _builtins.str
+    """The workshop."""
+    step_id: _builtins.str
+    """The step definition's id, e.g. `ideate`."""
+    def __init__(
+        self,
+        *,
+        workshop_id: _builtins.str = ...,
+        step_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["step_id", b"step_id", "workshop_id", b"workshop_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStepContextRequest: _TypeAlias = GetStepContextRequest  # noqa: Y015
+
+@_typing.final
+class GetStepContextResponse(_message.Message):
+    """Response for GetStepContext."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEFINITION_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    PRIOR_STEPS_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    ORIGINAL_IDEA_FIELD_NUMBER: _builtins.int
+    title: _builtins.str
+    """The workshop's title."""
+    original_idea: _builtins.str
+    """The idea the workshop started from."""
+    @_builtins.property
+    def definition(self) -> Global___StepDefinition:
+        """The step's definition, with its prompt template."""
+
+    @_builtins.property
+    def step(self) -> Global___WorkshopStep:
+        """The step itself, with its output so far and its etag (send it with
+        UpdateWorkshopStep to write the output the context produced).
+        """
+
+    @_builtins.property
+    def prior_steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkshopStep]:
+        """Every step before it, position 1 first, with its output (unset for a
+        step not started; `skipped` tells a skipped one).
+        """
+
+    def __init__(
+        self,
+        *,
+        definition: Global___StepDefinition | None = ...,
+        step: Global___WorkshopStep | None = ...,
+        prior_steps: _abc.Iterable[Global___WorkshopStep] | None = ...,
+        title: _builtins.str = ...,
+        original_idea: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["definition", b"definition", "step", b"step"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definition", b"definition", "original_idea", b"original_idea", "prior_steps", b"prior_steps", "step", b"step", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStepContextResponse: _TypeAlias = GetStepContextResponse  # noqa: Y015
+
+@_typing.final
 class GetWorkshopStepResponse(_message.Message):
     """Response for GetWorkshopStep."""
 

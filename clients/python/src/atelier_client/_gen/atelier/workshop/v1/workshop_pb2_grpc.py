@@ -100,6 +100,11 @@ class WorkshopStub:
                 request_serializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetWorkshopStepRequest.SerializeToString,
                 response_deserializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetWorkshopStepResponse.FromString,
                 _registered_method=True)
+        self.GetStepContext = channel.unary_unary(
+                '/atelier.workshop.v1.Workshop/GetStepContext',
+                request_serializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetStepContextRequest.SerializeToString,
+                response_deserializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetStepContextResponse.FromString,
+                _registered_method=True)
         self.ListWorkshopSteps = channel.unary_unary(
                 '/atelier.workshop.v1.Workshop/ListWorkshopSteps',
                 request_serializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.ListWorkshopStepsRequest.SerializeToString,
@@ -276,6 +281,22 @@ class WorkshopServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStepContext(self, request, context):
+        """Returns what a tool driving one step needs, in one read: the step's
+        definition with its prompt template, the step itself, and every step
+        before it in order with its output (the context of the next step, as
+        the design loads it). The outputs are read in one statement, so they
+        are one consistent snapshot. Readers, like GetWorkshopStep. The answer
+        holds at most nine prior outputs of the server's step output limit
+        (256 KiB by default) each.
+
+        Errors: INVALID_ARGUMENT (step_id not a step definition), NOT_FOUND
+        (workshop), PERMISSION_DENIED (a shared workshop's non-member).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListWorkshopSteps(self, request, context):
         """Returns all steps of a workshop in order.
 
@@ -421,6 +442,11 @@ def add_WorkshopServicer_to_server(servicer, server):
                     servicer.GetWorkshopStep,
                     request_deserializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetWorkshopStepRequest.FromString,
                     response_serializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetWorkshopStepResponse.SerializeToString,
+            ),
+            'GetStepContext': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStepContext,
+                    request_deserializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetStepContextRequest.FromString,
+                    response_serializer=atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetStepContextResponse.SerializeToString,
             ),
             'ListWorkshopSteps': grpc.unary_unary_rpc_method_handler(
                     servicer.ListWorkshopSteps,
@@ -815,6 +841,33 @@ class Workshop:
             '/atelier.workshop.v1.Workshop/GetWorkshopStep',
             atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetWorkshopStepRequest.SerializeToString,
             atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetWorkshopStepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStepContext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atelier.workshop.v1.Workshop/GetStepContext',
+            atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetStepContextRequest.SerializeToString,
+            atelier_dot_workshop_dot_v1_dot_workshop__pb2.GetStepContextResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -129,6 +129,18 @@ class WorkshopStub:
 
     Errors: NOT_FOUND (workshop or step).
     """
+    GetStepContext: _grpc.UnaryUnaryMultiCallable[_workshop_pb2.GetStepContextRequest, _workshop_pb2.GetStepContextResponse]
+    """Returns what a tool driving one step needs, in one read: the step's
+    definition with its prompt template, the step itself, and every step
+    before it in order with its output (the context of the next step, as
+    the design loads it). The outputs are read in one statement, so they
+    are one consistent snapshot. Readers, like GetWorkshopStep. The answer
+    holds at most nine prior outputs of the server's step output limit
+    (256 KiB by default) each.
+
+    Errors: INVALID_ARGUMENT (step_id not a step definition), NOT_FOUND
+    (workshop), PERMISSION_DENIED (a shared workshop's non-member).
+    """
     ListWorkshopSteps: _grpc.UnaryUnaryMultiCallable[_workshop_pb2.ListWorkshopStepsRequest, _workshop_pb2.ListWorkshopStepsResponse]
     """Returns all steps of a workshop in order.
 
@@ -257,6 +269,18 @@ class WorkshopAsyncStub(WorkshopStub):
     """Returns one step's progress and output.
 
     Errors: NOT_FOUND (workshop or step).
+    """
+    GetStepContext: _aio.UnaryUnaryMultiCallable[_workshop_pb2.GetStepContextRequest, _workshop_pb2.GetStepContextResponse]  # type: ignore[assignment]
+    """Returns what a tool driving one step needs, in one read: the step's
+    definition with its prompt template, the step itself, and every step
+    before it in order with its output (the context of the next step, as
+    the design loads it). The outputs are read in one statement, so they
+    are one consistent snapshot. Readers, like GetWorkshopStep. The answer
+    holds at most nine prior outputs of the server's step output limit
+    (256 KiB by default) each.
+
+    Errors: INVALID_ARGUMENT (step_id not a step definition), NOT_FOUND
+    (workshop), PERMISSION_DENIED (a shared workshop's non-member).
     """
     ListWorkshopSteps: _aio.UnaryUnaryMultiCallable[_workshop_pb2.ListWorkshopStepsRequest, _workshop_pb2.ListWorkshopStepsResponse]  # type: ignore[assignment]
     """Returns all steps of a workshop in order.
@@ -461,6 +485,24 @@ class WorkshopServicer(metaclass=_abc_1.ABCMeta):
         """Returns one step's progress and output.
 
         Errors: NOT_FOUND (workshop or step).
+        """
+
+    @_abc_1.abstractmethod
+    def GetStepContext(
+        self,
+        request: _workshop_pb2.GetStepContextRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workshop_pb2.GetStepContextResponse, _abc.Awaitable[_workshop_pb2.GetStepContextResponse]]:
+        """Returns what a tool driving one step needs, in one read: the step's
+        definition with its prompt template, the step itself, and every step
+        before it in order with its output (the context of the next step, as
+        the design loads it). The outputs are read in one statement, so they
+        are one consistent snapshot. Readers, like GetWorkshopStep. The answer
+        holds at most nine prior outputs of the server's step output limit
+        (256 KiB by default) each.
+
+        Errors: INVALID_ARGUMENT (step_id not a step definition), NOT_FOUND
+        (workshop), PERMISSION_DENIED (a shared workshop's non-member).
         """
 
     @_abc_1.abstractmethod
