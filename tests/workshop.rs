@@ -1295,6 +1295,7 @@ async fn build_packs_render_in_every_format_through_the_worker() {
     change.output = Some(output(&[
         ("persona", "Night-shift nurse"),
         ("pain", "Paper charts"),
+        ("quote", "Café “charts” — Ёжик, 日本語のテキスト、中文文本"),
     ]));
     app.workshop()
         .update_workshop_step(as_user("ada", change))
@@ -1399,6 +1400,7 @@ async fn build_packs_render_in_every_format_through_the_worker() {
         "Paper charts",
         "Voice notes to chart",
         "Empathize",
+        "Café “charts” — Ёжик, 日本語のテキスト、中文文本",
     ] {
         assert!(
             text.contains(needle),

@@ -88,7 +88,11 @@ async fn render_build_pack(state: &AppState, id: Uuid) -> Result<(), JobError> {
     let bytes = match pack.format {
         PackFormat::Markdown => render::markdown(&document),
         PackFormat::Json => render::json(&document),
-        PackFormat::Pdf => render::pdf(&document),
+        // Thousands of pages take a while: off the async workers.
+        PackFormat::Pdf => tokio::task::spawn_blocking(move || render::pdf(&document))
+            .await
+            .map_err(|e| JobError::Other(format!("rendering the PDF: {e}")))?
+            .map_err(|e| JobError::Other(e.to_string()))?,
     };
     let sha256 = crate::content::hex(&Sha256::digest(&bytes));
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);

@@ -1,10 +1,17 @@
 //! Rendering a workshop's step outputs into a build pack: Markdown, JSON or
-//! PDF. Pure functions of a [`Document`], so they are tested without a
-//! database.
+//! PDF (laid out by the `pdf_*` submodules). Pure functions of a
+//! [`Document`], so they are tested without a database.
+
+mod pdf_font;
+mod pdf_layout;
+mod pdf_wrap;
 
 use serde::Serialize;
 
+use self::pdf_layout::{Block, Kind};
 use super::fields::{Status, StepStatus};
+
+pub use self::pdf_font::PdfError;
 
 /// What a build pack holds.
 #[derive(Debug, Clone, Serialize)]
@@ -123,112 +130,95 @@ fn scalar(value: &serde_json::Value) -> String {
     }
 }
 
-/// The PDF build pack: the Markdown's text laid out on A4 pages in
-/// Helvetica (one of the standard fonts every reader has, so nothing is
-/// embedded). Characters outside Latin-1 print as `?`.
-pub fn pdf(document: &Document) -> Vec<u8> {
-    use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
-
-    const PAGE_WIDTH: f32 = 595.0;
-    const PAGE_HEIGHT: f32 = 842.0;
-    const MARGIN: f32 = 56.0;
-    const LINE_HEIGHT: f32 = 14.0;
-    const FONT_SIZE: f32 = 10.5;
-    // Helvetica's average advance is about half the font size; wrap a little
-    // early rather than run off the page.
-    let max_chars = ((PAGE_WIDTH - 2.0 * MARGIN) / (FONT_SIZE * 0.52)) as usize;
-    let lines_per_page = ((PAGE_HEIGHT - 2.0 * MARGIN) / LINE_HEIGHT) as usize;
-
-    let text = String::from_utf8_lossy(&markdown(document)).into_owned();
-    let mut lines = Vec::new();
-    for line in text.lines() {
-        lines.extend(wrap(line, max_chars));
-    }
-    let pages: Vec<&[String]> = lines.chunks(lines_per_page.max(1)).collect();
-
-    let mut pdf = Pdf::new();
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let font = Ref::new(3);
-    let font_name = Name(b"F1");
-    let page_ids: Vec<Ref> = (0..pages.len())
-        .map(|i| Ref::new(4 + 2 * i as i32))
-        .collect();
-    pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree)
-        .kids(page_ids.iter().copied())
-        .count(i32::try_from(pages.len()).unwrap_or(i32::MAX));
-    pdf.type1_font(font)
-        .base_font(Name(b"Helvetica"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    for (index, page_lines) in pages.iter().enumerate() {
-        let page_id = page_ids[index];
-        let content_id = Ref::new(page_id.get() + 1);
-        let mut page = pdf.page(page_id);
-        page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT));
-        page.parent(tree);
-        page.contents(content_id);
-        page.resources().fonts().pair(font_name, font);
-        drop(page);
-        let mut content = Content::new();
-        content.begin_text();
-        content.set_font(font_name, FONT_SIZE);
-        content.set_leading(LINE_HEIGHT);
-        content.next_line(MARGIN, PAGE_HEIGHT - MARGIN);
-        for line in page_lines.iter() {
-            content.show(Str(&latin1(line)));
-            content.next_line_using_leading();
-        }
-        content.end_text();
-        pdf.stream(content_id, &content.finish());
-    }
-    pdf.finish()
-}
-
-/// Splits `line` into pieces of at most `width` characters at spaces
-/// (or mid-word when a word is longer than a line).
-fn wrap(line: &str, width: usize) -> Vec<String> {
-    let plain = line.replace("**", "");
-    if plain.chars().count() <= width {
-        return vec![plain];
-    }
-    let indent: String = plain.chars().take_while(|c| *c == ' ').collect();
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    for word in plain.split(' ').filter(|w| !w.is_empty()) {
-        let needed = current.chars().count() + 1 + word.chars().count();
-        if !current.is_empty() && needed > width {
-            lines.push(std::mem::take(&mut current));
-        }
-        if current.is_empty() {
-            current.push_str(if lines.is_empty() { &indent } else { "    " });
+/// The PDF build pack: the title as a heading, the idea and status, then
+/// each step under its own heading with its output as nested lists (keys
+/// in bold, strings as wrapped paragraphs), on as many A4 pages as it
+/// takes. The text is set in a subset of the bundled Unicode font
+/// (`render/pdf_font.rs`, `assets/fonts/`) and extracts as written; lines
+/// are laid out in `render/pdf_layout.rs`. The same document gives the same
+/// bytes: there is no timestamp in it but the document's own.
+pub fn pdf(document: &Document) -> Result<Vec<u8>, PdfError> {
+    let mut blocks = vec![
+        block(Kind::Title, "", &document.title),
+        block(Kind::Paragraph, "Original idea: ", &document.original_idea),
+        block(
+            Kind::Note,
+            "",
+            &format!(
+                "Status: {} · generated {}",
+                document.status, document.generated_at
+            ),
+        ),
+    ];
+    for step in &document.steps {
+        let heading = format!("{}. {}", step.position, step.name);
+        blocks.push(block(Kind::Heading, "", &heading));
+        blocks.push(block(Kind::Note, "", step_state(step)));
+        if step.output.is_null() {
+            blocks.push(block(Kind::Paragraph, "", "No output yet."));
         } else {
-            current.push(' ');
-        }
-        current.push_str(word);
-        while current.chars().count() > width {
-            let head: String = current.chars().take(width).collect();
-            current = current.chars().skip(width).collect();
-            lines.push(head);
+            items(&step.output, 0, &mut blocks);
         }
     }
-    if !current.is_empty() {
-        lines.push(current);
-    }
-    lines
+    pdf_layout::render(&clean(&document.title), &blocks)
 }
 
-/// Latin-1 bytes of `text` (WinAnsi agrees on the printable range), `?`
-/// for what it cannot show.
-fn latin1(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            '—' | '–' => b'-',
-            '·' => 0xB7,
-            c if (' '..='~').contains(&c) || ('\u{A0}'..='\u{FF}').contains(&c) => c as u8,
-            _ => b'?',
-        })
-        .collect()
+fn block(kind: Kind, label: &str, text: &str) -> Block {
+    Block {
+        kind,
+        label: clean(label),
+        text: clean(text),
+    }
+}
+
+/// `text` with line ends as `\n`, tabs as four spaces and other control
+/// characters as spaces: what a line of the PDF can show.
+fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => out.push('\n'),
+            '\t' => out.push_str("    "),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A JSON value as list items, `depth` levels deep: an object's keys are
+/// labels (a scalar value follows its key on the same item), an array's
+/// containers are numbered.
+fn items(value: &serde_json::Value, depth: usize, out: &mut Vec<Block>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                if is_scalar(value) {
+                    out.push(block(
+                        Kind::Item(depth),
+                        &format!("{key}: "),
+                        &scalar(value),
+                    ));
+                } else {
+                    out.push(block(Kind::Item(depth), key, ""));
+                    items(value, depth + 1, out);
+                }
+            }
+        }
+        serde_json::Value::Array(values) => {
+            for (n, value) in values.iter().enumerate() {
+                if is_scalar(value) {
+                    out.push(block(Kind::Item(depth), "", &scalar(value)));
+                } else {
+                    out.push(block(Kind::Item(depth), &format!("{}.", n + 1), ""));
+                    items(value, depth + 1, out);
+                }
+            }
+        }
+        other => out.push(block(Kind::Item(depth), "", &scalar(other))),
+    }
 }
 
 #[cfg(test)]
@@ -263,10 +253,154 @@ mod tests {
     }
 
     #[test]
-    fn pdf_is_a_pdf_and_long_lines_wrap() {
-        let bytes = pdf(&document());
+    fn pdf_is_a_pdf() {
+        let bytes = pdf(&document()).expect("pdf");
         assert!(bytes.starts_with(b"%PDF-"));
-        let wrapped = wrap(&"word ".repeat(100), 40);
-        assert!(wrapped.len() > 10 && wrapped.iter().all(|l| l.chars().count() <= 40));
+    }
+
+    /// A workshop titled `title` with a step per text, whose output holds
+    /// it alone, as a long paragraph of it, and nested in a list.
+    fn workshop(title: &str, texts: &[&str]) -> Document {
+        let mut document = document();
+        document.title = title.to_owned();
+        document.steps = texts
+            .iter()
+            .enumerate()
+            .map(|(n, text)| DocumentStep {
+                id: format!("step-{n}"),
+                position: i32::try_from(n + 1).expect("few steps"),
+                name: format!("Step {}", n + 1),
+                status: StepStatus::Complete,
+                skipped: false,
+                output: serde_json::json!({
+                    "text": text,
+                    "long": vec![*text; 40].join(" "),
+                    "nested": [{"again": text}],
+                }),
+            })
+            .collect();
+        document
+    }
+
+    fn squash(text: &str) -> String {
+        text.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// The text lopdf extracts from every page, and the number of pages.
+    fn lopdf_text(pdf: &[u8]) -> (String, usize) {
+        let document = lopdf::Document::load_mem(pdf).expect("a PDF lopdf reads");
+        let pages: Vec<u32> = document.get_pages().keys().copied().collect();
+        let text = document.extract_text(&pages).expect("text");
+        (text, pages.len())
+    }
+
+    /// `pdftotext`'s text of `pdf`, or `None` where it is not installed.
+    fn pdftotext(pdf: &[u8]) -> Option<String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("pack.pdf");
+        std::fs::write(&path, pdf).expect("write");
+        let output = std::process::Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output();
+        let Ok(output) = output else {
+            eprintln!("pdftotext is not on PATH: its check is skipped");
+            return None;
+        };
+        assert!(output.status.success(), "pdftotext: {output:?}");
+        Some(String::from_utf8(output.stdout).expect("utf-8"))
+    }
+
+    /// The embedded font program, decompressed.
+    fn font_file(pdf: &[u8]) -> Vec<u8> {
+        let document = lopdf::Document::load_mem(pdf).expect("pdf");
+        let mut files = document.objects.values().filter_map(|object| {
+            let dict = object.as_dict().ok()?;
+            dict.get(b"FontFile2").ok()?.as_reference().ok()
+        });
+        let id = files.next().expect("a FontFile2");
+        assert!(files.next().is_none(), "one font");
+        let stream = document
+            .get_object(id)
+            .and_then(|o| o.as_stream())
+            .expect("stream");
+        stream.decompressed_content().expect("inflates")
+    }
+
+    /// Every text is a line's end (the line "text: …"), and wrapped into
+    /// the long paragraph.
+    fn assert_has_outputs(text: &str, texts: &[&str], reader: &str) {
+        for needle in texts {
+            assert!(
+                text.lines().any(|line| line.trim_end().ends_with(needle)),
+                "{reader}: no line ends with {needle:?}:\n{text}"
+            );
+            let long = squash(&vec![*needle; 40].join(" "));
+            assert!(squash(text).contains(&long), "{reader}: {needle:?} x 40");
+            assert!(
+                !text.lines().any(|l| squash(l) == long),
+                "{reader}: not wrapped"
+            );
+        }
+        assert!(!text.contains('?') && !text.contains('\u{FFFD}'), "{text}");
+    }
+
+    #[test]
+    fn pdf_text_is_the_outputs_in_latin_cyrillic_and_cjk() {
+        let cases: [(&str, &[&str]); 3] = [
+            ("Café", &["Café “quotes” — naïve"]),
+            ("Ёжик", &["Ёжик в тумане — щука"]),
+            (
+                "日本語",
+                &["日本語のテキスト、ひらがな", "中文文本：简体字"],
+            ),
+        ];
+        for (title, texts) in cases {
+            let document = workshop(title, texts);
+            let bytes = pdf(&document).expect("pdf");
+            assert_eq!(bytes, pdf(&document).expect("pdf"), "deterministic");
+
+            let (text, _) = lopdf_text(&bytes);
+            assert!(text.starts_with(&format!("{title}\n")), "{text}");
+            assert!(text.contains("1. Step 1\nComplete\n"), "{text}");
+            assert_has_outputs(&text, texts, "lopdf");
+            if let Some(text) = pdftotext(&bytes) {
+                assert_has_outputs(&text, texts, "pdftotext");
+            }
+            eprintln!(
+                "TMP {title}: pdf {} font {}",
+                bytes.len(),
+                font_file(&bytes).len()
+            );
+
+            let font = font_file(&bytes);
+            assert!(font.len() < 200_000, "{title}: a {} byte font", font.len());
+            let face = ttf_parser::Face::parse(&font, 0).expect("the subset parses");
+            assert!(face.number_of_glyphs() < 100, "{}", face.number_of_glyphs());
+        }
+    }
+
+    #[test]
+    fn a_long_output_takes_pages_and_keeps_every_item() {
+        let mut document = document();
+        let output: serde_json::Map<String, serde_json::Value> = (0..400)
+            .map(|n| (format!("key {n:03}"), format!("value {n}").into()))
+            .collect();
+        document.steps[0].output = output.into();
+        let bytes = pdf(&document).expect("pdf");
+        let (text, pages) = lopdf_text(&bytes);
+        assert!(pages > 5, "{pages} pages");
+        for n in 0..400 {
+            assert!(text.contains(&format!("•key {n:03}: value {n}\n")), "{n}");
+        }
+    }
+
+    #[test]
+    fn text_the_font_lacks_still_extracts_and_controls_are_spaces() {
+        let mut document = document();
+        document.steps[0].output = serde_json::json!({"odd": "ゖ\u{2011}ヺ\ttab\r\nnext"});
+        let (text, _) = lopdf_text(&pdf(&document).expect("pdf"));
+        assert!(text.contains("•odd: ゖ\u{2011}ヺ    tab\nnext\n"), "{text}");
     }
 }
