@@ -294,7 +294,9 @@ mod tests {
         (text, pages.len())
     }
 
-    /// `pdftotext`'s text of `pdf`, or `None` where it is not installed.
+    /// `pdftotext`'s text of `pdf`, or `None` where it is not installed
+    /// (CI installs it and sets `ATELIER_REQUIRE_PDFTOTEXT`, so there the
+    /// check always runs).
     fn pdftotext(pdf: &[u8]) -> Option<String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("pack.pdf");
@@ -305,6 +307,10 @@ mod tests {
             .arg("-")
             .output();
         let Ok(output) = output else {
+            assert!(
+                std::env::var_os("ATELIER_REQUIRE_PDFTOTEXT").is_none(),
+                "pdftotext is required here but not on PATH"
+            );
             eprintln!("pdftotext is not on PATH: its check is skipped");
             return None;
         };
@@ -368,12 +374,6 @@ mod tests {
             if let Some(text) = pdftotext(&bytes) {
                 assert_has_outputs(&text, texts, "pdftotext");
             }
-            eprintln!(
-                "TMP {title}: pdf {} font {}",
-                bytes.len(),
-                font_file(&bytes).len()
-            );
-
             let font = font_file(&bytes);
             assert!(font.len() < 200_000, "{title}: a {} byte font", font.len());
             let face = ttf_parser::Face::parse(&font, 0).expect("the subset parses");
