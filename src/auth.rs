@@ -7,6 +7,12 @@
 //! a [`Caller`] into the request's extensions, where service methods find it
 //! with [`caller`]. With no tokens configured every caller is accepted (for
 //! local development); `app` says so loudly at start-up.
+//!
+//! A token names what it may call ([`Scope`]): `rpc` for the product
+//! services (SkillRegistry, Workshop, Signals), `admin` for
+//! `atelier.admin.v1.Outbox`. Each service's interceptor requires its scope,
+//! so a product service's token cannot retry dead events, and an operator's
+//! admin-only token cannot act for users.
 
 use std::sync::Arc;
 
@@ -67,6 +73,77 @@ pub struct Caller {
     pub plan: Option<String>,
 }
 
+/// What a token may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The product services: SkillRegistry, Workshop, Signals.
+    Rpc,
+    /// The operators' service, `atelier.admin.v1.Outbox`.
+    Admin,
+}
+
+impl Scope {
+    const ALL: [Self; 2] = [Self::Rpc, Self::Admin];
+
+    /// The scope's name in a token entry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rpc => "rpc",
+            Self::Admin => "admin",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == word)
+    }
+}
+
+/// The scopes of one token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Scopes {
+    rpc: bool,
+    admin: bool,
+}
+
+impl Scopes {
+    /// A token entry without scopes may call the product services only.
+    const DEFAULT: Self = Self {
+        rpc: true,
+        admin: false,
+    };
+
+    /// `rpc`, `admin` or `rpc+admin`; `None` unless every word is a scope.
+    fn parse(text: &str) -> Option<Self> {
+        let mut scopes = Self {
+            rpc: false,
+            admin: false,
+        };
+        for word in text.split('+') {
+            match Scope::parse(word.trim())? {
+                Scope::Rpc => scopes.rpc = true,
+                Scope::Admin => scopes.admin = true,
+            }
+        }
+        Some(scopes)
+    }
+
+    fn allow(self, scope: Scope) -> bool {
+        match scope {
+            Scope::Rpc => self.rpc,
+            Scope::Admin => self.admin,
+        }
+    }
+
+    fn names(self) -> String {
+        let names: Vec<&str> = Scope::ALL
+            .into_iter()
+            .filter(|scope| self.allow(*scope))
+            .map(Scope::as_str)
+            .collect();
+        names.join("+")
+    }
+}
+
 impl Caller {
     /// The end user, or UNAUTHENTICATED naming the header to send.
     pub fn user(&self) -> Result<&UserId, ApiError> {
@@ -94,51 +171,88 @@ pub fn caller<T>(request: &Request<T>) -> Result<&Caller, ApiError> {
 struct Token {
     name: String,
     digest: [u8; 32],
+    scopes: Scopes,
 }
 
-/// The interceptor that authenticates callers. Cheap to clone.
+/// The interceptor that authenticates callers of one service: a token of
+/// the configured set, carrying the service's scope. Cheap to clone.
 #[derive(Clone)]
 pub struct Authenticator {
     tokens: Arc<Vec<Token>>,
+    required: Scope,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Names only: token values never reach a log.
-        let names: Vec<&str> = self.tokens.iter().map(|t| t.name.as_str()).collect();
+        // Names and scopes only: token values never reach a log.
+        let names: Vec<String> = self
+            .tokens
+            .iter()
+            .map(|t| format!("{}:{}", t.name, t.scopes.names()))
+            .collect();
         f.debug_struct("Authenticator")
             .field("tokens", &names)
+            .field("required", &self.required)
             .finish()
     }
 }
 
 impl Authenticator {
-    /// Builds the authenticator from `name:token` (or bare `token`) entries.
-    /// An empty list means open mode.
+    /// Builds the authenticator of the product services (scope `rpc`) from
+    /// `name:token[:scopes]` (or bare `token`) entries, where scopes are
+    /// `rpc` (the default), `admin` or `rpc+admin`. An empty list means
+    /// open mode. A last `:`-part that is not a scope list belongs to the
+    /// token, so a token containing `:` still works.
     pub fn new(entries: &[String]) -> Result<Self, String> {
         let mut tokens = Vec::new();
         for (index, entry) in entries.iter().map(|e| e.trim()).enumerate() {
             if entry.is_empty() {
                 continue;
             }
-            let (name, value) = match entry.split_once(':') {
-                Some((name, value)) => (name.trim().to_owned(), value.trim()),
+            let (name, rest) = match entry.split_once(':') {
+                Some((name, rest)) => (name.trim().to_owned(), rest),
                 None => (format!("token-{}", index + 1), entry),
+            };
+            let (value, scopes) = match rest.rsplit_once(':') {
+                Some((value, scopes)) if Scopes::parse(scopes).is_some() => (
+                    value.trim(),
+                    Scopes::parse(scopes).unwrap_or(Scopes::DEFAULT),
+                ),
+                _ => (rest.trim(), Scopes::DEFAULT),
             };
             if name.is_empty() || value.is_empty() {
                 return Err(format!(
-                    "auth token entry {} must be `name:token` or `token`, with neither part empty",
+                    "auth token entry {} must be `name:token[:scopes]` or `token`, with neither part empty",
                     index + 1
                 ));
             }
             tokens.push(Token {
                 name,
                 digest: Sha256::digest(value.as_bytes()).into(),
+                scopes,
             });
         }
         Ok(Self {
             tokens: Arc::new(tokens),
+            required: Scope::Rpc,
         })
+    }
+
+    /// The same tokens, for a service that needs `scope`.
+    #[must_use]
+    pub fn requiring(&self, scope: Scope) -> Self {
+        Self {
+            tokens: self.tokens.clone(),
+            required: scope,
+        }
+    }
+
+    /// Each token's name and scopes, for the start-up log (no values).
+    pub fn describe(&self) -> Vec<String> {
+        self.tokens
+            .iter()
+            .map(|t| format!("{} ({})", t.name, t.scopes.names()))
+            .collect()
     }
 
     /// Whether every caller is accepted (no tokens configured).
@@ -169,12 +283,24 @@ impl Authenticator {
         let mut matched = None;
         for token in self.tokens.iter() {
             if bool::from(token.digest.ct_eq(&digest)) {
-                matched = Some(token.name.clone());
+                matched = Some(token);
             }
         }
-        matched.ok_or_else(|| {
+        let token = matched.ok_or_else(|| {
             ApiError::unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
-        })
+        })?;
+        if !token.scopes.allow(self.required) {
+            let needed = self.required.as_str();
+            return Err(ApiError::permission_denied(
+                "SCOPE_MISSING",
+                format!(
+                    "token `{}` may not call this service: it needs the `{needed}` scope and has `{}`",
+                    token.name,
+                    token.scopes.names()
+                ),
+            ));
+        }
+        Ok(token.name.clone())
     }
 
     fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller, ApiError> {
@@ -246,6 +372,41 @@ mod tests {
             .expect("authenticated");
         assert_eq!(caller.service, "web");
         assert_eq!(caller.user.as_ref().map(UserId::as_str), Some("u1"));
+    }
+
+    #[test]
+    fn a_token_calls_only_the_services_of_its_scopes() {
+        let entries = [
+            "svc:s-secret".to_owned(),
+            "ops:o-secret:admin".to_owned(),
+            "both:b-secret:rpc+admin".to_owned(),
+            // The last part is no scope list: it belongs to the token.
+            "colon:c:secret".to_owned(),
+        ];
+        let rpc = Authenticator::new(&entries).expect("valid");
+        let admin = rpc.requiring(Scope::Admin);
+        let call = |auth: &Authenticator, token: &str| {
+            auth.authenticate(&metadata(&[("authorization", &format!("Bearer {token}"))]))
+                .map(|caller| caller.service)
+                .map_err(|error| error.reason)
+        };
+        assert_eq!(call(&rpc, "s-secret"), Ok("svc".to_owned()));
+        assert_eq!(call(&admin, "s-secret"), Err("SCOPE_MISSING"));
+        assert_eq!(call(&rpc, "o-secret"), Err("SCOPE_MISSING"));
+        assert_eq!(call(&admin, "o-secret"), Ok("ops".to_owned()));
+        assert_eq!(call(&rpc, "b-secret"), Ok("both".to_owned()));
+        assert_eq!(call(&admin, "b-secret"), Ok("both".to_owned()));
+        assert_eq!(call(&rpc, "c:secret"), Ok("colon".to_owned()));
+        assert_eq!(
+            rpc.describe(),
+            [
+                "svc (rpc)",
+                "ops (admin)",
+                "both (rpc+admin)",
+                "colon (rpc)"
+            ]
+        );
+        assert!(!format!("{admin:?}").contains("secret"), "{admin:?}");
     }
 
     #[test]

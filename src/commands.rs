@@ -115,6 +115,7 @@ async fn serve(
             health_interval: config.health_interval(),
             shutdown_grace: config.shutdown_grace(),
             connections: config.connection_limits(),
+            traffic: config.traffic.traffic(),
         };
         let served = serve_grpc(
             listener,

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod traffic;
 mod workshop;
 
+pub use self::traffic::{Traffic, TrafficConfig};
 pub use self::workshop::{
     DEFAULT_SESSION_GAP_SECS, DEFAULT_STEP_OUTPUT_MAX_BYTES, DEFAULT_WORKSHOP_PLAN,
     DEFAULT_WORKSHOP_PLAN_CAPS, WorkshopConfig, WorkshopPolicy,
@@ -35,6 +37,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process: the size of `Serve` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve gRPC and run the outbox worker in one process (the default).
@@ -247,6 +251,10 @@ pub struct ServeConfig {
     /// Settings of the Workshop service.
     #[command(flatten)]
     pub workshop: WorkshopConfig,
+
+    /// Message size, load shedding, keepalive, connection age and drain.
+    #[command(flatten)]
+    pub traffic: TrafficConfig,
 }
 
 /// Parses `serve`'s settings alone, for [`ServeConfig::from_env`].

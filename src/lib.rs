@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod keyset;
+pub mod load_shed;
 pub mod member_rpcs;
 pub mod membership;
 pub mod outbox;

@@ -71,6 +71,11 @@ pub const REASONS: &[Reason] = &[
         "the bearer token is not one the server knows",
     ),
     reason(
+        "SCOPE_MISSING",
+        Code::PermissionDenied,
+        "the token lacks the service's scope (rpc for the product services, admin for Outbox)",
+    ),
+    reason(
         "NOT_AUTHOR",
         Code::PermissionDenied,
         "only the skill's author may change it",
@@ -184,6 +189,11 @@ pub const REASONS: &[Reason] = &[
         "BACKEND_UNAVAILABLE",
         Code::Unavailable,
         "the database or object store cannot be reached now; retry (RetryInfo)",
+    ),
+    reason(
+        "OVERLOADED",
+        Code::Unavailable,
+        "the server runs --max-concurrent-rpcs calls already; retry shortly (RetryInfo) or elsewhere",
     ),
     reason("INTERNAL", Code::Internal, "a bug; the server logged it"),
 ];

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 
 use crate::admin::OutboxService;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Scope};
+use crate::config::Traffic;
+use crate::load_shed::LoadShedLayer;
 use crate::proto::admin::outbox_server::OutboxServer;
 use crate::proto::registry::skill_registry_server::SkillRegistryServer;
 use crate::proto::signals::signals_server::SignalsServer;
@@ -23,6 +26,10 @@ use crate::state::AppState;
 use crate::workshop::WorkshopService;
 use crate::{health, proto};
 
+/// How long a keepalive ping may go unanswered before the connection is
+/// dropped.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How the gRPC server behaves, beyond what it serves.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -34,6 +41,8 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// How many connections the server holds, and for how long.
     pub connections: crate::connections::ConnectionLimits,
+    /// Message size, load shedding, keepalive, connection age, drain.
+    pub traffic: Traffic,
 }
 
 /// Serves the atelier services, health and reflection on `listener` until
@@ -53,6 +62,8 @@ pub async fn serve_grpc(
             "NO AUTH TOKENS CONFIGURED: every caller is accepted. Fine for local development; \
              set ATELIER_AUTH_TOKENS before exposing this server."
         );
+    } else {
+        tracing::info!(tokens = ?options.auth.describe(), "bearer tokens and their scopes");
     }
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -67,31 +78,48 @@ pub async fn serve_grpc(
     let reflection_v1 = reflection_builder().build_v1()?;
     let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
-    let registry = SkillRegistryServer::with_interceptor(
-        RegistryService {
+    let max_message = options.traffic.max_message_bytes;
+    let registry = InterceptedService::new(
+        SkillRegistryServer::new(RegistryService {
             state: state.clone(),
-        },
+        })
+        .max_decoding_message_size(max_message),
         options.auth.clone(),
     );
-    let workshop = WorkshopServer::with_interceptor(
-        WorkshopService {
+    let workshop = InterceptedService::new(
+        WorkshopServer::new(WorkshopService {
             state: state.clone(),
-        },
+        })
+        .max_decoding_message_size(max_message),
         options.auth.clone(),
     );
-    let signals = SignalsServer::with_interceptor(
-        SignalsService {
+    let signals = InterceptedService::new(
+        SignalsServer::new(SignalsService {
             state: state.clone(),
-        },
+        })
+        .max_decoding_message_size(max_message),
         options.auth.clone(),
     );
-    let outbox_admin =
-        OutboxServer::with_interceptor(OutboxService { state }, options.auth.clone());
+    // Operators' service: only tokens with the `admin` scope.
+    let outbox_admin = InterceptedService::new(
+        OutboxServer::new(OutboxService { state }).max_decoding_message_size(max_message),
+        options.auth.requiring(Scope::Admin),
+    );
 
     tracing::info!(address = %local_addr, "serving gRPC");
-    let router = tonic::transport::Server::builder()
+    let traffic = options.traffic;
+    let mut builder = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(traffic.keepalive_interval))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT));
+    if let Some(age) = traffic.max_connection_age {
+        builder = builder
+            .max_connection_age(age)
+            .max_connection_age_grace(options.shutdown_grace);
+    }
+    let router = builder
         .layer(RpcLogLayer)
         .layer(crate::transport_errors::TransportErrorsLayer)
+        .layer(LoadShedLayer::new(traffic.max_concurrent_rpcs))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -107,11 +135,27 @@ pub async fn serve_grpc(
             .with_keepalive(Some(Duration::from_secs(60))),
         options.connections,
     );
-    let serving = router.serve_with_incoming_shutdown(incoming, shutdown.clone().wait_owned());
+    // On shutdown health turns NOT_SERVING at once (the health task); the
+    // server keeps taking calls for the drain delay, so load balancers that
+    // poll health move traffic away before connections are refused.
+    let drained = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.wait().await;
+            if !traffic.drain_delay.is_zero() {
+                tracing::info!(
+                    drain_delay_secs = traffic.drain_delay.as_secs(),
+                    "health is NOT_SERVING; draining before refusing new calls"
+                );
+                tokio::time::sleep(traffic.drain_delay).await;
+            }
+        }
+    };
+    let serving = router.serve_with_incoming_shutdown(incoming, drained);
     tokio::pin!(serving);
     let grace_over = async {
         shutdown.wait().await;
-        tokio::time::sleep(options.shutdown_grace).await;
+        tokio::time::sleep(traffic.drain_delay + options.shutdown_grace).await;
     };
     let result = tokio::select! {
         result = &mut serving => result.context("the gRPC server failed"),

@@ -68,7 +68,7 @@ pub fn from_tonic(status: &Status) -> Option<ApiError> {
                 Code::ResourceExhausted,
                 "MESSAGE_TOO_LARGE",
                 format!(
-                    "{message}; a request may be at most 4 MiB (skill content over that streams through UploadSkillVersion)"
+                    "{message} (the server's --max-message-bytes); skill content over that streams through UploadSkillVersion"
                 ),
             ))
         }

@@ -88,3 +88,83 @@ fn passed_authentication<T>(result: &Result<T, tonic::Status>) -> bool {
         Err(status) => !matches!(status.code(), Code::Unauthenticated | Code::Internal),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_admin_rpc_needs_a_token_with_the_admin_scope() {
+    use atelier::proto::admin::outbox_client::OutboxClient;
+    use atelier::proto::admin::{
+        GetOutboxStatsRequest, ListDeadEventsRequest, RetryDeadEventsRequest,
+    };
+    let app = TestApp::start_with(TestAppOptions {
+        auth_tokens: vec![
+            "svc:product-secret".to_owned(),
+            "ops:operator-secret:admin".to_owned(),
+            "both:all-secret:rpc+admin".to_owned(),
+        ],
+        ..TestAppOptions::default()
+    })
+    .await;
+    let outbox = OutboxClient::new(app.channel.clone());
+    // Each admin RPC, as a given token calls it.
+    async fn admin_calls(
+        outbox: &OutboxClient<tonic::transport::Channel>,
+        token: &str,
+    ) -> Vec<Result<(), tonic::Status>> {
+        let mut client = outbox.clone();
+        vec![
+            client
+                .get_outbox_stats(with_bearer(token, GetOutboxStatsRequest {}))
+                .await
+                .map(drop),
+            client
+                .list_dead_events(with_bearer(token, ListDeadEventsRequest::default()))
+                .await
+                .map(drop),
+            client
+                .retry_dead_events(with_bearer(
+                    token,
+                    RetryDeadEventsRequest {
+                        all: true,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop),
+        ]
+    }
+    for answer in admin_calls(&outbox, "product-secret").await {
+        let status = answer.expect_err("an rpc-only token calls no admin RPC");
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        assert_eq!(reason(&status), "SCOPE_MISSING");
+        assert!(status.message().contains("`admin` scope"), "{status:?}");
+        assert!(
+            !status.message().contains("product-secret"),
+            "no secret in errors"
+        );
+    }
+    for token in ["operator-secret", "all-secret"] {
+        for answer in admin_calls(&outbox, token).await {
+            answer.unwrap_or_else(|status| panic!("{token}: {status:?}"));
+        }
+    }
+    // An admin-only token does not act for users on the product services.
+    let status = app
+        .registry()
+        .get_skill(with_bearer("operator-secret", get_skill()))
+        .await
+        .expect_err("admin-only on SkillRegistry");
+    assert_eq!(
+        (status.code(), reason(&status)),
+        (Code::PermissionDenied, "SCOPE_MISSING".to_owned())
+    );
+    let status = app
+        .registry()
+        .get_skill(with_bearer("all-secret", get_skill()))
+        .await
+        .expect_err("no such skill");
+    assert_eq!(
+        status.code(),
+        Code::NotFound,
+        "rpc+admin passes: {status:?}"
+    );
+}

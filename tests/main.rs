@@ -28,5 +28,6 @@ mod signals_listing;
 mod signals_permissions;
 mod signals_triage;
 mod step_context;
+mod traffic;
 mod workshop;
 mod workshop_paging;

@@ -39,6 +39,9 @@ pub struct TestAppOptions {
     pub workshop: atelier::config::WorkshopPolicy,
     /// Connection cap and timeouts.
     pub connections: atelier::connections::ConnectionLimits,
+    /// Message size, load shedding, keepalive, connection age and drain
+    /// (no drain delay: tests stop at once).
+    pub traffic: atelier::config::Traffic,
 }
 
 impl Default for TestAppOptions {
@@ -51,6 +54,10 @@ impl Default for TestAppOptions {
             usage_counters: atelier::config::UsageCounters::default(),
             workshop: atelier::config::WorkshopPolicy::default(),
             connections: atelier::connections::ConnectionLimits::default(),
+            traffic: atelier::config::Traffic {
+                drain_delay: Duration::ZERO,
+                ..Default::default()
+            },
         }
     }
 }
@@ -117,6 +124,7 @@ impl TestApp {
             auth: Authenticator::new(&options.auth_tokens).expect("valid tokens"),
             health_interval: options.health_interval,
             shutdown_grace: Duration::from_secs(5),
+            traffic: options.traffic,
             connections: options.connections,
         };
         let server = tokio::spawn(serve_grpc(

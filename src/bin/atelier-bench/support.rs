@@ -200,6 +200,10 @@ impl RunningServer {
             auth: Authenticator::new(&[]).map_err(anyhow::Error::msg)?,
             health_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
+            traffic: atelier::config::Traffic {
+                drain_delay: Duration::ZERO,
+                ..Default::default()
+            },
             // Every benchmark client comes from 127.0.0.1: no caps here.
             connections: atelier::connections::ConnectionLimits {
                 max_connections: 100_000,
