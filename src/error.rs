@@ -180,6 +180,22 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The error as a whole gRPC answer (trailers-only: the status in the
+    /// response headers), for tower layers that answer without a handler.
+    pub fn into_trailers_only<B: Default>(self) -> http::Response<B> {
+        let status = Status::from(self);
+        let mut response = http::Response::new(B::default());
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/grpc"),
+        );
+        let _ = status.add_header(headers);
+        response
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let mut details = ErrorDetails::new();

@@ -18,6 +18,7 @@ pub mod config;
 pub mod connections;
 pub mod content;
 pub mod db;
+pub mod deadline;
 pub mod error;
 pub mod etag;
 pub mod field_mask;

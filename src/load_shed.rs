@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use tonic::{Code, Status};
+use tonic::Code;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
@@ -96,21 +96,13 @@ where
     }
 }
 
-/// The trailers-only answer to a shed call.
+/// The answer to a shed call.
 fn overloaded<B: Default>() -> http::Response<B> {
-    let status: Status = ApiError::new(
+    ApiError::new(
         Code::Unavailable,
         "OVERLOADED",
         "the server is running as many RPCs as it is configured to; retry shortly or elsewhere",
     )
     .retry_after(RETRY_AFTER)
-    .into();
-    let mut response = http::Response::new(B::default());
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/grpc"),
-    );
-    let _ = status.add_header(headers);
-    response
+    .into_trailers_only()
 }

@@ -191,6 +191,11 @@ pub const REASONS: &[Reason] = &[
         "the database or object store cannot be reached now; retry (RetryInfo)",
     ),
     reason(
+        "DEADLINE_EXCEEDED",
+        Code::DeadlineExceeded,
+        "the call's grpc-timeout passed before it finished; retry writes with the same request_id",
+    ),
+    reason(
         "OVERLOADED",
         Code::Unavailable,
         "the server runs --max-concurrent-rpcs calls already; retry shortly (RetryInfo) or elsewhere",

@@ -13,6 +13,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::admin::OutboxService;
 use crate::auth::{Authenticator, Scope};
 use crate::config::Traffic;
+use crate::deadline::DeadlineLayer;
 use crate::load_shed::LoadShedLayer;
 use crate::proto::admin::outbox_server::OutboxServer;
 use crate::proto::registry::skill_registry_server::SkillRegistryServer;
@@ -120,6 +121,7 @@ pub async fn serve_grpc(
         .layer(RpcLogLayer)
         .layer(crate::transport_errors::TransportErrorsLayer)
         .layer(LoadShedLayer::new(traffic.max_concurrent_rpcs))
+        .layer(DeadlineLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

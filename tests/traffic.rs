@@ -173,3 +173,36 @@ async fn on_shutdown_health_turns_not_serving_while_calls_are_still_served() {
     );
     app.stop().await.expect("stops after the drain");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_past_its_deadline_is_deadline_exceeded_with_error_info() {
+    let app = TestApp::start().await;
+    let skill = create_skill(&app, "ada", "slow-upload").await;
+    // An upload whose stream never ends runs until its deadline.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<UploadSkillVersionRequest>(1);
+    sender
+        .send(UploadSkillVersionRequest {
+            payload: Some(Payload::Header(UploadSkillVersionHeader {
+                skill_id: skill.id.clone(),
+                content_type: "text/plain".to_owned(),
+                ..Default::default()
+            })),
+        })
+        .await
+        .expect("header");
+    let mut request = as_user("ada", tokio_stream::wrappers::ReceiverStream::new(receiver));
+    request.set_timeout(Duration::from_millis(300));
+    let status = app
+        .registry()
+        .upload_skill_version(request)
+        .await
+        .expect_err("past its deadline");
+    drop(sender);
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(reason(&status), "DEADLINE_EXCEEDED");
+    let versions = format!(
+        "SELECT count(*) FROM skill_versions WHERE skill_id = '{}'",
+        skill.id
+    );
+    assert_eq!(crate::common::count(&app, &versions).await, 0);
+}
