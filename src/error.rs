@@ -162,6 +162,24 @@ impl ApiError {
         Self::new(Code::FailedPrecondition, reason, message)
     }
 
+    /// FAILED_PRECONDITION `INVALID_STATUS_TRANSITION`, with the statuses as
+    /// proto enum names in `metadata` (`from`, `to`, `allowed`: comma
+    /// separated), so a client can offer the moves there are.
+    pub fn invalid_transition(
+        message: impl Into<String>,
+        from: &str,
+        to: &str,
+        allowed: &[&str],
+    ) -> Self {
+        let mut error = Self::failed_precondition("INVALID_STATUS_TRANSITION", message);
+        error.metadata = vec![
+            ("from", from.to_owned()),
+            ("to", to.to_owned()),
+            ("allowed", allowed.join(",")),
+        ];
+        error
+    }
+
     /// UNAVAILABLE: the database or object store cannot be reached now;
     /// the caller may retry (RetryInfo says after how long).
     pub fn unavailable(message: impl Into<String>) -> Self {

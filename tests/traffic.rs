@@ -41,6 +41,30 @@ async fn health_status(app: &TestApp) -> Option<ServingStatus> {
         .and_then(|r| ServingStatus::try_from(r.into_inner().status).ok())
 }
 
+/// An upload of `skill` whose stream stays open (its header sent) until
+/// the returned sender is used or dropped: a call that runs as long as
+/// the test likes.
+async fn open_upload(
+    skill: &atelier::proto::registry::Skill,
+) -> (
+    tokio::sync::mpsc::Sender<UploadSkillVersionRequest>,
+    tonic::Request<tokio_stream::wrappers::ReceiverStream<UploadSkillVersionRequest>>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    sender
+        .send(UploadSkillVersionRequest {
+            payload: Some(Payload::Header(UploadSkillVersionHeader {
+                skill_id: skill.id.clone(),
+                content_type: "text/plain".to_owned(),
+                ..Default::default()
+            })),
+        })
+        .await
+        .expect("header");
+    let request = as_user("ada", tokio_stream::wrappers::ReceiverStream::new(receiver));
+    (sender, request)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_over_the_configured_limit_is_resource_exhausted() {
     let app = TestApp::start_with(options(atelier::config::Traffic {
@@ -83,21 +107,10 @@ async fn calls_beyond_the_concurrency_limit_are_shed_at_once_with_retry_info() {
     let mut holders = Vec::new();
     let mut senders = Vec::new();
     for _ in 0..2 {
-        let (sender, receiver) = tokio::sync::mpsc::channel::<UploadSkillVersionRequest>(4);
-        sender
-            .send(UploadSkillVersionRequest {
-                payload: Some(Payload::Header(UploadSkillVersionHeader {
-                    skill_id: skill.id.clone(),
-                    content_type: "text/plain".to_owned(),
-                    ..Default::default()
-                })),
-            })
-            .await
-            .expect("header");
+        let (sender, request) = open_upload(&skill).await;
         let mut registry = app.registry();
-        let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
         holders.push(tokio::spawn(async move {
-            registry.upload_skill_version(as_user("ada", stream)).await
+            registry.upload_skill_version(request).await
         }));
         senders.push(sender);
     }
@@ -179,18 +192,7 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_with_error_info() {
     let app = TestApp::start().await;
     let skill = create_skill(&app, "ada", "slow-upload").await;
     // An upload whose stream never ends runs until its deadline.
-    let (sender, receiver) = tokio::sync::mpsc::channel::<UploadSkillVersionRequest>(1);
-    sender
-        .send(UploadSkillVersionRequest {
-            payload: Some(Payload::Header(UploadSkillVersionHeader {
-                skill_id: skill.id.clone(),
-                content_type: "text/plain".to_owned(),
-                ..Default::default()
-            })),
-        })
-        .await
-        .expect("header");
-    let mut request = as_user("ada", tokio_stream::wrappers::ReceiverStream::new(receiver));
+    let (sender, mut request) = open_upload(&skill).await;
     request.set_timeout(Duration::from_millis(300));
     let status = app
         .registry()

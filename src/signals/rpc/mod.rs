@@ -49,14 +49,12 @@ impl From<SignalsError> for ApiError {
                     .iter()
                     .map(|s| s.to_proto().as_str_name())
                     .collect();
-                let mut error = ApiError::failed_precondition("INVALID_STATUS_TRANSITION", message);
-                // As proto enum names, so a client can offer the moves there are.
-                error.metadata = vec![
-                    ("from", from.to_proto().as_str_name().to_owned()),
-                    ("to", to.to_proto().as_str_name().to_owned()),
-                    ("allowed", allowed.join(",")),
-                ];
-                error
+                ApiError::invalid_transition(
+                    message,
+                    from.to_proto().as_str_name(),
+                    to.to_proto().as_str_name(),
+                    &allowed,
+                )
             }
             SignalsError::NoLinks { .. } => {
                 ApiError::failed_precondition("SIGNAL_HAS_NO_LINKS", message)
