@@ -341,3 +341,39 @@ async fn a_retried_rating_changes_nothing_after_a_newer_one() {
         .expect_err("the key with other stars");
     refused_as_reused(&status, "request_id");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_older_than_a_day_are_pruned_and_newer_ones_kept() {
+    use diesel_async::RunQueryDsl as _;
+    let app = TestApp::start().await;
+    let mut workshop = app.workshop();
+    for key in ["old", "new"] {
+        workshop
+            .create_workshop(as_user("ada", workshop_request(key, key)))
+            .await
+            .expect("create");
+    }
+    let mut conn = app.db().await;
+    diesel::sql_query(
+        "UPDATE request_ids SET created_at = now() - interval '25 hours' WHERE request_id = 'old'",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("age a key");
+    let pruned = atelier::idempotency::prune(&mut conn).await.expect("prune");
+    assert_eq!(pruned, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM request_ids WHERE request_id = 'new'"
+        )
+        .await,
+        1
+    );
+    // The pruned key is free again: the same call creates a second workshop.
+    workshop
+        .create_workshop(as_user("ada", workshop_request("old", "old")))
+        .await
+        .expect("create again");
+    assert_eq!(count(&app, "SELECT count(*) FROM workshops").await, 3);
+}
