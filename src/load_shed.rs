@@ -8,12 +8,11 @@
 //! overloaded server as alive. A call holds its slot until its response
 //! starts (for a streaming read, until the first message is ready).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio::sync::Semaphore;
 use tonic::Code;
 use tower::{Layer, Service};
@@ -60,8 +59,6 @@ pub struct LoadShed<S> {
     slots: Arc<Semaphore>,
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for LoadShed<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
@@ -71,7 +68,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<S::Response, S::Error>>;
+    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
