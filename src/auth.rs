@@ -213,13 +213,10 @@ impl Authenticator {
                 Some((name, rest)) => (name.trim().to_owned(), rest),
                 None => (format!("token-{}", index + 1), entry),
             };
-            let (value, scopes) = match rest.rsplit_once(':') {
-                Some((value, scopes)) if Scopes::parse(scopes).is_some() => (
-                    value.trim(),
-                    Scopes::parse(scopes).unwrap_or(Scopes::DEFAULT),
-                ),
-                _ => (rest.trim(), Scopes::DEFAULT),
-            };
+            let scoped = rest
+                .rsplit_once(':')
+                .and_then(|(value, scopes)| Some((value.trim(), Scopes::parse(scopes)?)));
+            let (value, scopes) = scoped.unwrap_or((rest.trim(), Scopes::DEFAULT));
             if name.is_empty() || value.is_empty() {
                 return Err(format!(
                     "auth token entry {} must be `name:token[:scopes]` or `token`, with neither part empty",
