@@ -93,23 +93,44 @@ impl RetryKey {
         request_id: Option<String>,
         request: &impl prost::Message,
     ) -> Self {
-        Self::with_fingerprint(method, user, request_id, &request.encode_to_vec())
+        Self::fingerprinted(
+            method,
+            user,
+            request_id,
+            Sha256::digest(request.encode_to_vec()).into(),
+        )
     }
 
-    /// Like [`RetryKey::new`] for a request that is not one message (a
-    /// streamed upload: its header and its content's hash).
-    pub fn with_fingerprint(
+    /// Like [`RetryKey::new`] for a request known by its parts rather than
+    /// as one message (a streamed upload: its header's fields and its
+    /// content's hash; a member change: parent, user and role). Each part
+    /// is hashed with its length, so no two lists of parts collide.
+    pub fn of_parts(
         method: &'static str,
         user: &UserId,
         request_id: Option<String>,
-        request_bytes: &[u8],
+        parts: &[&str],
+    ) -> Self {
+        let mut digest = Sha256::new();
+        for part in parts {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
+        }
+        Self::fingerprinted(method, user, request_id, digest.finalize().into())
+    }
+
+    fn fingerprinted(
+        method: &'static str,
+        user: &UserId,
+        request_id: Option<String>,
+        fingerprint: [u8; 32],
     ) -> Self {
         Self {
             key: request_id.map(|request_id| Key {
                 user_id: user.as_str().to_owned(),
                 method,
                 request_id,
-                fingerprint: Sha256::digest(request_bytes).into(),
+                fingerprint,
                 field: "request_id".to_owned(),
             }),
         }

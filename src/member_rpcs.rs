@@ -178,9 +178,12 @@ async fn write_member<P: MemberParent>(
     write: Write,
 ) -> ApiResult<Member> {
     let (parent, member, role, request_id) = parse_change::<P>(change)?;
-    let fingerprint = [change.parent_id, change.user_id, change.role].join("\0");
-    let retry =
-        RetryKey::with_fingerprint(P::ADD_METHOD, &user, request_id, fingerprint.as_bytes());
+    let retry = RetryKey::of_parts(
+        P::ADD_METHOD,
+        &user,
+        request_id,
+        &[change.parent_id, change.user_id, change.role],
+    );
     let etag = change.etag;
     let in_domain = |error: MembershipError| -> ApiError { P::Error::from(error).into() };
     let mut conn = state.conn().await?;

@@ -92,23 +92,18 @@ impl VersionRequest {
     /// The request's idempotency key: a retry must name the same skill,
     /// fields and content (by its hash).
     fn retry_key(&self, user: &UserId, content_sha256: &str) -> RetryKey {
-        let fingerprint = [
-            self.skill_id.to_string().as_str(),
+        let skill_id = self.skill_id.to_string();
+        let parts = [
+            skill_id.as_str(),
             &self.content_type,
             self.name.as_ref().map_or("", BoundedText::as_str),
             self.description.as_ref().map_or("", BoundedText::as_str),
             self.expected_sha256.as_deref().unwrap_or(""),
             if self.publish { "publish" } else { "draft" },
             content_sha256,
-        ]
-        .join("\0");
-        RetryKey::with_fingerprint(
-            self.method,
-            user,
-            self.request_id.clone(),
-            fingerprint.as_bytes(),
-        )
-        .in_field(format!("{}request_id", self.prefix))
+        ];
+        RetryKey::of_parts(self.method, user, self.request_id.clone(), &parts)
+            .in_field(format!("{}request_id", self.prefix))
     }
 }
 
