@@ -341,6 +341,13 @@ impl Authenticator {
 impl Interceptor for Authenticator {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let caller = self.authenticate(request.metadata())?;
+        // The RPC's span (rpc_log) carries who called into every line the
+        // call logs, its own line included.
+        let span = tracing::Span::current();
+        span.record("token", caller.service.as_str());
+        if let Some(user) = &caller.user {
+            span.record("user_id", user.as_str());
+        }
         request.extensions_mut().insert(caller);
         Ok(request)
     }

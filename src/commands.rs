@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::config::{
-    Cli, Command, CommonConfig, OutboxCommand, ServeConfig, UsageCounters, WorkerConfig,
+    Cli, Command, CommonConfig, HealthProbeConfig, OutboxCommand, ServeConfig, UsageCounters,
+    WorkerConfig,
 };
 use crate::db::{self, Database};
 use crate::server::{ServerOptions, serve_grpc};
@@ -21,7 +22,24 @@ use crate::{jobs, outbox, telemetry};
 
 /// Runs the subcommand the command line asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    telemetry::init(cli.common.log_format, &cli.common.log)?;
+    let telemetry = telemetry::init(
+        cli.common.log_format,
+        &cli.common.log,
+        cli.common.otlp_endpoint.as_deref(),
+    )?;
+    let result = run_command(cli).await;
+    // Exporting the last spans blocks on the exporter's thread.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    result
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::HealthProbe(config)) = &cli.command {
+        return health_probe(config).await;
+    }
+    if let Some(listen) = cli.common.metrics_listen {
+        telemetry::prometheus::serve(listen)?;
+    }
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     let command = match cli.command {
@@ -40,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker(config) => work(&cli.common, &config, shutdown).await,
         Command::Outbox(command) => outbox_command(&cli.common, command).await,
+        Command::HealthProbe(config) => health_probe(&config).await,
         Command::TestCluster(config) => {
             let grace = Duration::from_secs(config.idle_grace_secs);
             db::shared_cluster::supervise(&config.root, grace, shutdown).await
@@ -94,6 +113,7 @@ async fn serve(
             tracing::warn!("synchronous usage counters: a benchmark baseline, not for production");
         }
         let state = open_state(common, database, settings).await?;
+        let transport = config.transport.transport()?;
         let listen = crate::connections::protected_address(
             config.listen,
             auth.is_open(),
@@ -116,7 +136,9 @@ async fn serve(
             shutdown_grace: config.shutdown_grace(),
             connections: config.connection_limits(),
             traffic: config.traffic.traffic(),
+            transport,
         };
+        let gauges = sample_gauges(common, &state, &shutdown);
         let served = serve_grpc(
             listener,
             state,
@@ -130,6 +152,9 @@ async fn serve(
         shutdown.trigger();
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(gauges) = gauges {
+            let _ = gauges.await;
         }
         served
     })
@@ -147,7 +172,11 @@ async fn work(
             ..Settings::default()
         };
         let state = open_state(common, database, settings).await?;
+        let gauges = sample_gauges(common, &state, &shutdown);
         jobs::run_background_work(state, config.clone(), database.url.clone(), shutdown).await;
+        if let Some(gauges) = gauges {
+            let _ = gauges.await;
+        }
         Ok(())
     })
     .await
@@ -177,4 +206,49 @@ async fn outbox_command(common: &CommonConfig, command: OutboxCommand) -> anyhow
         Ok(())
     })
     .await
+}
+
+/// Samples the pool and outbox gauges while metrics are served (a query
+/// every few seconds is not worth making for nobody).
+fn sample_gauges(
+    common: &CommonConfig,
+    state: &AppState,
+    shutdown: &Shutdown,
+) -> Option<tokio::task::JoinHandle<()>> {
+    common.metrics_listen.map(|_| {
+        tokio::spawn(telemetry::prometheus::sample_gauges(
+            state.pool.clone(),
+            shutdown.clone(),
+        ))
+    })
+}
+
+/// `atelier health-probe`: one grpc.health.v1 Check, SERVING or an error.
+async fn health_probe(config: &HealthProbeConfig) -> anyhow::Result<()> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let timeout = Duration::from_secs(config.timeout_secs);
+    let answer = tokio::time::timeout(timeout, async {
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", config.address))?
+                .connect_timeout(timeout)
+                .connect()
+                .await
+                .with_context(|| format!("cannot connect to {}", config.address))?;
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: config.service.clone(),
+            })
+            .await
+            .with_context(|| format!("health check of {} failed", config.address))?;
+        anyhow::Ok(response.into_inner().status)
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("{} did not answer within {timeout:?}", config.address))??;
+    match ServingStatus::try_from(answer) {
+        Ok(ServingStatus::Serving) => Ok(()),
+        Ok(status) => anyhow::bail!("{} is {}", config.address, status.as_str_name()),
+        Err(_) => anyhow::bail!("{} answered an unknown status {answer}", config.address),
+    }
 }

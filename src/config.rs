@@ -12,9 +12,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod traffic;
+mod transport;
 mod workshop;
 
 pub use self::traffic::{Traffic, TrafficConfig};
+pub use self::transport::{CorsOrigins, TlsFiles, Transport, TransportConfig};
 pub use self::workshop::{
     DEFAULT_SESSION_GAP_SECS, DEFAULT_STEP_OUTPUT_MAX_BYTES, DEFAULT_WORKSHOP_PLAN,
     DEFAULT_WORKSHOP_PLAN_CAPS, WorkshopConfig, WorkshopPolicy,
@@ -50,11 +52,29 @@ pub enum Command {
     /// Inspect or repair the outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Ask a running server's gRPC health service whether it is SERVING
+    /// (exit 0) or not (exit 1): the health check of a container image
+    /// that has no shell or grpcurl.
+    HealthProbe(HealthProbeConfig),
     /// Run a throwaway PostgreSQL cluster shared by the test suite's
     /// processes until none of them holds its lease (see
     /// `db::shared_cluster`). Not for production use.
     #[command(hide = true)]
     TestCluster(TestClusterConfig),
+}
+
+/// `atelier health-probe`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthProbeConfig {
+    /// The server's plaintext gRPC address.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub address: SocketAddr,
+    /// The service to ask about; empty asks about the server as a whole.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout_secs: u64,
 }
 
 /// `atelier outbox …`.
@@ -163,6 +183,17 @@ pub struct CommonConfig {
     /// Log filter in `tracing` syntax, e.g. `info` or `atelier=debug,info`.
     #[arg(long, env = "ATELIER_LOG", default_value = DEFAULT_LOG_FILTER, global = true)]
     pub log: String,
+
+    /// Address to serve Prometheus metrics on (`GET /metrics`), e.g.
+    /// `0.0.0.0:9090`. Off when unset.
+    #[arg(long, env = "ATELIER_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// OTLP/gRPC collector to export trace spans to, e.g.
+    /// `http://otel-collector:4317`. Off when unset (trace ids still reach
+    /// the logs and outbox events).
+    #[arg(long, env = "ATELIER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// How log lines are written.
@@ -255,6 +286,10 @@ pub struct ServeConfig {
     /// Message size, load shedding, keepalive, connection age and drain.
     #[command(flatten)]
     pub traffic: TrafficConfig,
+
+    /// TLS, mutual TLS and the browser origins of gRPC-Web.
+    #[command(flatten)]
+    pub transport: TransportConfig,
 }
 
 /// Parses `serve`'s settings alone, for [`ServeConfig::from_env`].
@@ -408,6 +443,8 @@ impl CommonConfig {
             max_upload_bytes: DEFAULT_UPLOAD_BYTES,
             log_format: LogFormat::Human,
             log: DEFAULT_LOG_FILTER.to_owned(),
+            metrics_listen: None,
+            otlp_endpoint: None,
         }
     }
 

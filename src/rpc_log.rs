@@ -1,4 +1,6 @@
-//! One log line per RPC: method, gRPC status and latency.
+//! One log line per RPC (method, gRPC status, latency, trace id, the
+//! caller's token name and user id) and its metrics (count and latency by
+//! service, method and code; RPCs in flight).
 //!
 //! A tower layer around the whole server. A gRPC status arrives either in
 //! the response headers (an error answered at once, "trailers-only") or in
@@ -7,7 +9,9 @@
 //! means the client went away: that is logged as CANCELLED, and so is a
 //! call whose handler is dropped before it answers (a deadline that passed
 //! while an upload stalled). The handler runs inside an `rpc` span naming
-//! the method, so whatever it logs says which RPC it was.
+//! the method and the trace (continued from the caller's `traceparent`),
+//! so whatever it logs says which RPC it was; the authenticator adds the
+//! token name and user id to that span.
 //!
 //! Hand-written rather than `tower-http`'s gRPC `TraceLayer`: that layer's
 //! callbacks (`on_eos`, `on_failure`) never run for a response dropped
@@ -24,6 +28,9 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tonic::Code;
 use tower::{Layer, Service};
+
+use crate::telemetry::prometheus::{self, RPC_DURATION, RPC_IN_FLIGHT, RPC_REQUESTS};
+use crate::telemetry::trace_context;
 
 /// The layer to add to the server builder.
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,11 +55,49 @@ pub struct RpcLog<S> {
 struct RpcRecord {
     method: String,
     started: Instant,
+    /// The RPC's span: its line is logged inside it, so the line carries
+    /// the trace id, token and user the span recorded.
+    span: tracing::Span,
+    /// Labels of its metrics (bounded: `unknown` for unserved paths).
+    service_label: &'static str,
+    method_label: &'static str,
 }
 
 impl RpcRecord {
-    fn finish(self, status: &str, failed: bool) {
-        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+    fn start(path: &str) -> Self {
+        let span = tracing::info_span!(
+            "rpc",
+            rpc.method = %path,
+            trace_id = tracing::field::Empty,
+            token = tracing::field::Empty,
+            user_id = tracing::field::Empty,
+        );
+        let (service_label, method_label) = prometheus::rpc_labels(path);
+        metrics::gauge!(RPC_IN_FLIGHT, "service" => service_label).increment(1);
+        Self {
+            method: path.to_owned(),
+            started: Instant::now(),
+            span,
+            service_label,
+            method_label,
+        }
+    }
+
+    /// `status` is the gRPC code's name (`OK`, `NOT_FOUND` …) or what
+    /// happened instead of one.
+    fn finish(self, status: &'static str, failed: bool) {
+        let elapsed = self.started.elapsed();
+        let labels = [
+            ("service", self.service_label),
+            ("method", self.method_label),
+            ("code", status),
+        ];
+        metrics::counter!(RPC_REQUESTS, &labels).increment(1);
+        metrics::histogram!(RPC_DURATION, &labels).record(elapsed.as_secs_f64());
+        metrics::gauge!(RPC_IN_FLIGHT, "service" => self.service_label).decrement(1);
+
+        let _entered = self.span.enter();
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
         let method = self.method.as_str();
         if failed {
             tracing::warn!(rpc.method = method, rpc.status = status, latency_ms, "rpc");
@@ -71,7 +116,7 @@ impl RpcRecord {
             Some(value) => {
                 let code = Code::from_bytes(value.as_bytes());
                 let failed = matches!(code, Code::Internal | Code::Unknown | Code::DataLoss);
-                self.finish(&format!("{code:?}"), failed);
+                self.finish(code_name(code), failed);
                 None
             }
             None => Some(self),
@@ -92,11 +137,11 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let record = RpcRecord {
-            method: request.uri().path().to_owned(),
-            started: Instant::now(),
-        };
-        let span = tracing::info_span!("rpc", rpc.method = %record.method);
+        let record = RpcRecord::start(request.uri().path());
+        let span = record.span.clone();
+        if let Some(trace_id) = trace_context::continue_trace(&span, request.headers()) {
+            span.record("trace_id", trace_id);
+        }
         let inner = {
             let _entered = span.enter();
             self.inner.call(request)
@@ -125,7 +170,7 @@ pin_project! {
     impl<F> PinnedDrop for RpcLogFuture<F> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(record) = this.project().record.take() {
-                record.finish("Cancelled", false);
+                record.finish("CANCELLED", false);
             }
         }
     }
@@ -151,7 +196,7 @@ where
             }
             Err(error) => {
                 if let Some(record) = record {
-                    record.finish("transport error", true);
+                    record.finish("TRANSPORT_ERROR", true);
                 }
                 Err(error)
             }
@@ -170,7 +215,7 @@ pin_project! {
     impl<B> PinnedDrop for LoggedBody<B> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(record) = this.project().record.take() {
-                record.finish("Cancelled", false);
+                record.finish("CANCELLED", false);
             }
         }
     }
@@ -196,12 +241,12 @@ impl<B: Body> Body for LoggedBody<B> {
             }
             Some(Err(_)) => {
                 if let Some(record) = this.record.take() {
-                    record.finish("stream error", true);
+                    record.finish("STREAM_ERROR", true);
                 }
             }
             None => {
                 if let Some(record) = this.record.take() {
-                    record.finish("no status", true);
+                    record.finish("NO_STATUS", true);
                 }
             }
         }
@@ -214,5 +259,28 @@ impl<B: Body> Body for LoggedBody<B> {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// The canonical name of a gRPC code, as metrics and logs show it.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }

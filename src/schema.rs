@@ -33,6 +33,7 @@ diesel::table! {
         attempts -> Int4,
         last_error -> Nullable<Text>,
         dead_at -> Nullable<Timestamptz>,
+        trace_parent -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,7 @@
-//! The gRPC server, assembled in one place: the connection limits, the
-//! layers (RPC log, transport errors), the authenticating interceptor, the
-//! three atelier services, health and reflection; served until shutdown.
+//! The gRPC server, assembled in one place: the connection limits, TLS,
+//! the layers (CORS and gRPC-Web for browsers, RPC log, transport errors,
+//! load shedding, deadlines), the authenticating interceptor, the three
+//! atelier services, health and reflection; served until shutdown.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::admin::OutboxService;
 use crate::auth::{Authenticator, Scope};
-use crate::config::Traffic;
+use crate::config::{CorsOrigins, Traffic, Transport};
 use crate::deadline::DeadlineLayer;
 use crate::load_shed::LoadShedLayer;
 use crate::proto::admin::outbox_server::OutboxServer;
@@ -27,10 +28,6 @@ use crate::state::AppState;
 use crate::workshop::WorkshopService;
 use crate::{health, proto};
 
-/// How long a keepalive ping may go unanswered before the connection is
-/// dropped.
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// How the gRPC server behaves, beyond what it serves.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -44,6 +41,8 @@ pub struct ServerOptions {
     pub connections: crate::connections::ConnectionLimits,
     /// Message size, load shedding, keepalive, connection age, drain.
     pub traffic: Traffic,
+    /// TLS and the origins browsers may call from.
+    pub transport: Transport,
 }
 
 /// Serves the atelier services, health and reflection on `listener` until
@@ -107,17 +106,42 @@ pub async fn serve_grpc(
         options.auth.requiring(Scope::Admin),
     );
 
-    tracing::info!(address = %local_addr, "serving gRPC");
     let traffic = options.traffic;
     let mut builder = tonic::transport::Server::builder()
+        // gRPC-Web from browsers may come over HTTP/1.1.
+        .accept_http1(true)
         .http2_keepalive_interval(Some(traffic.keepalive_interval))
-        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT));
+        .http2_keepalive_timeout(Some(traffic.keepalive_timeout));
+    if let Some(tls) = &options.transport.tls {
+        builder = builder
+            .tls_config(tls.server_config())
+            .context("the TLS certificate or key (--tls-cert, --tls-key) is not valid")?;
+    }
+    tracing::info!(
+        address = %local_addr,
+        tls = if options.transport.tls.as_ref().is_some_and(|t| t.is_mutual()) {
+            "mutual"
+        } else if options.transport.tls.is_some() {
+            "on"
+        } else {
+            "off"
+        },
+        cors = ?options.transport.cors,
+        "serving gRPC and gRPC-Web"
+    );
     if let Some(age) = traffic.max_connection_age {
         builder = builder
             .max_connection_age(age)
             .max_connection_age_grace(options.shutdown_grace);
     }
+    // Outermost first: CORS answers browsers' preflights before anything
+    // else sees them; gRPC-Web is turned into gRPC before the log and the
+    // rest see the call.
     let router = builder
+        .layer(tower::util::option_layer(cors_layer(
+            &options.transport.cors,
+        )))
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(RpcLogLayer)
         .layer(crate::transport_errors::TransportErrorsLayer)
         .layer(LoadShedLayer::new(traffic.max_concurrent_rpcs))
@@ -170,6 +194,45 @@ pub async fn serve_grpc(
     let _ = health_task.await;
     tracing::info!("gRPC server stopped");
     result
+}
+
+/// The CORS rules for gRPC-Web calls from browser pages of `origins`
+/// (none: no layer, so browsers refuse cross-origin answers).
+fn cors_layer(origins: &CorsOrigins) -> Option<tower_http::cors::CorsLayer> {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+
+    let allow_origin = match origins {
+        CorsOrigins::None => return None,
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::Listed(origins) => AllowOrigin::list(origins.clone()),
+    };
+    // What a gRPC-Web client sends (tonic-web's defaults plus our metadata)
+    // and what it must be able to read back (the status and its details).
+    let allowed_headers = [
+        CONTENT_TYPE,
+        AUTHORIZATION,
+        HeaderName::from_static("x-grpc-web"),
+        HeaderName::from_static("x-user-agent"),
+        HeaderName::from_static("grpc-timeout"),
+        HeaderName::from_static(crate::auth::USER_HEADER),
+        HeaderName::from_static(crate::auth::PLAN_HEADER),
+        HeaderName::from_static(crate::telemetry::trace_context::TRACEPARENT),
+        HeaderName::from_static("tracestate"),
+    ];
+    let exposed_headers = [
+        HeaderName::from_static("grpc-status"),
+        HeaderName::from_static("grpc-message"),
+        HeaderName::from_static("grpc-status-details-bin"),
+    ];
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([http::Method::POST])
+            .allow_headers(allowed_headers)
+            .expose_headers(exposed_headers)
+            .max_age(Duration::from_secs(24 * 3600)),
+    )
 }
 
 fn reflection_builder() -> tonic_reflection::server::Builder<'static> {

@@ -22,6 +22,25 @@ const NOT_REASONS: &[&str] = &[
     "PGDATA",
     "PG_VERSION",
     "UTF8",
+    // The JSON start-up failure's level.
+    "ERROR",
+    // The `code` label of RPC metrics and log lines: gRPC code names, and
+    // what an RPC that ended without a status is counted as.
+    "ABORTED",
+    "ALREADY_EXISTS",
+    "CANCELLED",
+    "DATA_LOSS",
+    "FAILED_PRECONDITION",
+    "OUT_OF_RANGE",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "UNAUTHENTICATED",
+    "UNAVAILABLE",
+    "UNIMPLEMENTED",
+    "UNKNOWN",
+    "NO_STATUS",
+    "STREAM_ERROR",
+    "TRANSPORT_ERROR",
 ];
 
 /// Every reason of the catalogue with the name of its code.

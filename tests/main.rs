@@ -28,6 +28,7 @@ mod signals_listing;
 mod signals_permissions;
 mod signals_triage;
 mod step_context;
+mod tls;
 mod traffic;
 mod workshop;
 mod workshop_paging;

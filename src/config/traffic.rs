@@ -17,6 +17,9 @@ pub const DEFAULT_KEEPALIVE_INTERVAL_SECS: u64 = 30;
 pub const DEFAULT_MAX_CONNECTION_AGE_SECS: u64 = 3600;
 /// Default of `--drain-delay-secs`.
 pub const DEFAULT_DRAIN_DELAY_SECS: u64 = 5;
+/// How long a keepalive ping may go unanswered before the connection is
+/// dropped.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Traffic settings of `serve`.
 #[derive(Debug, Clone, Args)]
@@ -59,6 +62,8 @@ pub struct Traffic {
     pub max_message_bytes: usize,
     pub max_concurrent_rpcs: usize,
     pub keepalive_interval: Duration,
+    /// How long a ping may go unanswered (20 s; tests shorten it).
+    pub keepalive_timeout: Duration,
     /// `None`: connections live as long as they like.
     pub max_connection_age: Option<Duration>,
     pub drain_delay: Duration,
@@ -70,6 +75,7 @@ impl Default for Traffic {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES as usize,
             max_concurrent_rpcs: DEFAULT_MAX_CONCURRENT_RPCS as usize,
             keepalive_interval: Duration::from_secs(DEFAULT_KEEPALIVE_INTERVAL_SECS),
+            keepalive_timeout: KEEPALIVE_TIMEOUT,
             max_connection_age: Some(Duration::from_secs(DEFAULT_MAX_CONNECTION_AGE_SECS)),
             drain_delay: Duration::from_secs(DEFAULT_DRAIN_DELAY_SECS),
         }
@@ -83,6 +89,7 @@ impl TrafficConfig {
             max_message_bytes: usize::try_from(self.max_message_bytes).unwrap_or(usize::MAX),
             max_concurrent_rpcs: usize::try_from(self.max_concurrent_rpcs).unwrap_or(usize::MAX),
             keepalive_interval: Duration::from_secs(self.keepalive_interval_secs),
+            keepalive_timeout: KEEPALIVE_TIMEOUT,
             max_connection_age: (self.max_connection_age_secs > 0)
                 .then(|| Duration::from_secs(self.max_connection_age_secs)),
             drain_delay: Duration::from_secs(self.drain_delay_secs),

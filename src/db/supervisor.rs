@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::embedded::{EmbeddedError, EmbeddedPostgres};
+use crate::telemetry::prometheus::EMBEDDED_POSTGRES_UP;
 
 /// How often the supervisor looks at the postmaster.
 const SUPERVISE_INTERVAL: Duration = Duration::from_millis(250);
@@ -27,6 +28,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// Supervises `cluster`, which must have been started.
     pub fn watch(cluster: EmbeddedPostgres) -> Self {
+        metrics::gauge!(EMBEDDED_POSTGRES_UP).set(1.0);
         let cluster = std::sync::Arc::new(tokio::sync::Mutex::new(cluster));
         let stop = crate::shutdown::Shutdown::new();
         let task = tokio::spawn(supervise(cluster.clone(), stop.clone()));
@@ -58,8 +60,10 @@ async fn supervise(
         }
         let mut cluster = cluster.lock().await;
         if let Some(status) = cluster.reap() {
+            metrics::gauge!(EMBEDDED_POSTGRES_UP).set(0.0);
             tracing::error!(%status, pgdata = %cluster.pgdata().display(), "embedded PostgreSQL exited; restarting it");
         } else if cluster.pid().is_some() {
+            metrics::gauge!(EMBEDDED_POSTGRES_UP).set(1.0);
             wait = SUPERVISE_INTERVAL;
             continue;
         }
@@ -71,6 +75,7 @@ async fn supervise(
         };
         match restarted {
             Ok(()) => {
+                metrics::gauge!(EMBEDDED_POSTGRES_UP).set(1.0);
                 tracing::info!("embedded PostgreSQL is running again");
                 backoff = SUPERVISE_INTERVAL;
                 wait = SUPERVISE_INTERVAL;

@@ -35,6 +35,8 @@ pub struct NewEvent {
     kind: &'static str,
     aggregate_id: Uuid,
     payload: serde_json::Value,
+    /// The request that caused it, for the worker's span to link to.
+    trace_parent: Option<String>,
 }
 
 impl NewEvent {
@@ -47,6 +49,7 @@ impl NewEvent {
             // A derived Serialize of plain fields cannot fail; were it ever
             // to, the null payload is parked as malformed, never lost.
             payload: serde_json::to_value(event).unwrap_or(serde_json::Value::Null),
+            trace_parent: crate::telemetry::trace_context::current_traceparent(),
         }
     }
 }

@@ -90,6 +90,9 @@ pub struct BulkOutcome {
     pub applied: i64,
     /// Events whose payload is malformed, still locked, to park.
     pub malformed: Vec<Uuid>,
+    /// `traceparent`s of requests that caused applied events (a sample),
+    /// for the worker's span to link to.
+    pub causes: Vec<String>,
 }
 
 /// An aggregate that claims, applies and deletes up to `limit` due events

@@ -22,6 +22,9 @@ pub(super) struct ClaimedEvent {
     /// Attempts before this claim (leased events only).
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    /// The request that enqueued it, when it was traced.
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub trace_parent: Option<String>,
 }
 
 /// Claims up to a batch of due events of every kind but `excluded` (the
@@ -39,7 +42,7 @@ pub(super) async fn claim(
         .map(|kind| format!(" AND kind <> '{}'", kind.replace('\'', "''")))
         .collect();
     diesel::sql_query(format!(
-        "SELECT id, kind, aggregate_id, payload, attempts FROM outbox \
+        "SELECT id, kind, aggregate_id, payload, attempts, trace_parent FROM outbox \
          WHERE dead_at IS NULL{excluded} AND available_at <= now() \
          ORDER BY available_at, id \
          LIMIT $1 \

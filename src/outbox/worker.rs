@@ -1,11 +1,18 @@
 //! The worker: claims batches of due events and hands each to the handler
 //! registered for its kind.
+//!
+//! Each batch runs in an `outbox.batch` span and each leased job in an
+//! `outbox.job` span. They are new traces, linked to the requests that
+//! enqueued the events (their stored `traceparent`), and their log lines
+//! name those requests' trace ids in `caused_by`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
 use super::admin::OutboxMetrics;
@@ -14,6 +21,8 @@ use super::queue::{self, ClaimedEvent};
 use crate::config::WorkerConfig;
 use crate::db::DbPool;
 use crate::shutdown::Shutdown;
+use crate::telemetry::prometheus::{OUTBOX_APPLIED, OUTBOX_BATCH_DURATION};
+use crate::telemetry::trace_context;
 
 /// The channel the outbox trigger notifies on commit.
 const NOTIFY_CHANNEL: &str = "atelier_outbox";
@@ -22,6 +31,10 @@ const NOTIFY_CHANNEL: &str = "atelier_outbox";
 /// run one after another, so all of them must finish well within the lease
 /// (30 s by default) or another worker would start them again.
 const JOBS_PER_BATCH: usize = 16;
+
+/// Requests a batch's span links to at most: enough to find the causes of
+/// a small batch, bounded for a backlog of thousands.
+const MAX_LINKS_PER_BATCH: usize = 32;
 
 /// Why a batch failed as a whole (nothing of it was applied).
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +79,20 @@ struct Claimed {
     /// Jobs parked at claim time (their leases kept expiring), to tell.
     parked_jobs: Vec<(ClaimedEvent, Arc<dyn AnyJob>, String)>,
     applied_kinds: BTreeMap<String, i64>,
+    /// `traceparent`s of the requests behind the applied events (a sample,
+    /// duplicates removed).
+    causes: Vec<String>,
+}
+
+impl Claimed {
+    fn add_cause(&mut self, cause: Option<String>) {
+        if let Some(cause) = cause
+            && self.causes.len() < MAX_LINKS_PER_BATCH
+            && !self.causes.contains(&cause)
+        {
+            self.causes.push(cause);
+        }
+    }
 }
 
 impl Worker {
@@ -139,13 +166,42 @@ impl Worker {
     /// leased jobs; returns how many events it claimed. (`run` calls it in a
     /// loop; tests and tools call it directly.)
     pub async fn drain_batch(&self) -> Result<usize, DrainError> {
-        let mut conn = self.pool.get().await?;
-        let claimed = conn
-            .transaction::<_, DrainError, _>(async |conn| Ok(self.claim_batch(conn).await?))
-            .await?;
-        drop(conn);
+        let span = tracing::info_span!(
+            parent: None,
+            "outbox.batch",
+            events = tracing::field::Empty,
+            caused_by = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let claimed = async {
+            let mut conn = self.pool.get().await?;
+            conn.transaction::<_, DrainError, _>(async |conn| Ok(self.claim_batch(conn).await?))
+                .await
+        }
+        .instrument(span.clone())
+        .await?;
+        if claimed.count == 0 {
+            return Ok(0);
+        }
+        metrics::histogram!(OUTBOX_BATCH_DURATION).record(started.elapsed().as_secs_f64());
+        span.record("events", claimed.count);
+        let caused_by = link_causes(&span, &claimed.causes);
+        if !caused_by.is_empty() {
+            span.record("caused_by", caused_by.as_str());
+        }
+        span.in_scope(|| {
+            tracing::debug!(
+                claimed = claimed.count,
+                applied = claimed.applied_kinds.values().sum::<i64>(),
+                leased = claimed.leased.len(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "outbox batch committed"
+            );
+        });
         for (kind, count) in &claimed.applied_kinds {
             self.metrics.add(kind, *count);
+            metrics::counter!(OUTBOX_APPLIED, "kind" => kind.clone())
+                .increment(u64::try_from(*count).unwrap_or(0));
         }
         for (event, job, reason) in claimed.parked_jobs {
             job.parked(event.aggregate_id, event.payload, &reason).await;
@@ -174,6 +230,9 @@ impl Worker {
                     .applied_kinds
                     .insert((*kind).to_owned(), outcome.applied);
             }
+            for cause in outcome.causes {
+                claimed.add_cause(Some(cause));
+            }
             parked.extend(
                 outcome
                     .malformed
@@ -191,6 +250,7 @@ impl Worker {
             match self.handlers.by_kind.get(event.kind.as_str()) {
                 None => parked.push((event.id, format!("unknown event kind {}", event.kind))),
                 Some(Handler::Aggregate(_)) => {
+                    claimed.add_cause(event.trace_parent.clone());
                     let kind = self
                         .handlers
                         .by_kind
@@ -258,21 +318,28 @@ impl Worker {
             tracing::warn!(event.id = %id, reason, "outbox event parked as dead");
             queue::park(conn, *id, reason).await?;
         }
-        if claimed.count > 0 {
-            tracing::debug!(
-                claimed = claimed.count,
-                applied = claimed.applied_kinds.values().sum::<i64>(),
-                leased = claimed.leased.len(),
-                parked = parked.len(),
-                "outbox batch committed"
-            );
-        }
         Ok(claimed)
     }
 
     /// Runs one leased job, then deletes its event, or reschedules it with
     /// backoff, or parks it when its attempts ran out.
-    async fn run_leased(&self, Leased { event, job }: Leased) -> Result<(), DrainError> {
+    async fn run_leased(&self, leased: Leased) -> Result<(), DrainError> {
+        let span = tracing::info_span!(
+            parent: None,
+            "outbox.job",
+            event.id = %leased.event.id,
+            event.kind = %leased.event.kind,
+            caused_by = tracing::field::Empty,
+        );
+        let caused_by = link_causes(&span, leased.event.trace_parent.as_slice());
+        if !caused_by.is_empty() {
+            span.record("caused_by", caused_by.as_str());
+        }
+        self.run_leased_in_span(leased).instrument(span).await
+    }
+
+    async fn run_leased_in_span(&self, Leased { event, job }: Leased) -> Result<(), DrainError> {
+        let started = Instant::now();
         let outcome = job.run(event.aggregate_id, event.payload.clone()).await;
         // Attempts are counted at lease time: this run is attempt + 1.
         let attempt = event.attempts + 1;
@@ -281,6 +348,12 @@ impl Worker {
             Ok(()) => {
                 queue::finish(&mut conn, event.id, attempt).await?;
                 self.metrics.add(&event.kind, 1);
+                metrics::counter!(OUTBOX_APPLIED, "kind" => event.kind.clone()).increment(1);
+                tracing::debug!(
+                    attempt,
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "outbox job done"
+                );
             }
             Err(error) => {
                 tracing::warn!(event.id = %event.id, event.kind = %event.kind, attempt, %error, "outbox job failed");
@@ -333,4 +406,21 @@ async fn notified(listener: &mut Option<AsyncPgConnection>) -> bool {
     };
     let mut notifications = std::pin::pin!(conn.notifications_stream());
     matches!(notifications.next().await, Some(Ok(_)))
+}
+
+/// Links `span` to the requests named by `causes` (stored `traceparent`s;
+/// one that does not parse is skipped) and returns their trace ids, comma
+/// separated, for the span's `caused_by`.
+fn link_causes(span: &tracing::Span, causes: &[String]) -> String {
+    let mut trace_ids: Vec<String> = Vec::new();
+    for cause in causes {
+        if let Some(context) = trace_context::parse_traceparent(cause) {
+            let trace_id = context.trace_id().to_string();
+            span.add_link(context);
+            if !trace_ids.contains(&trace_id) {
+                trace_ids.push(trace_id);
+            }
+        }
+    }
+    trace_ids.join(",")
 }

@@ -36,6 +36,7 @@ impl BulkAggregate for UsageCounter {
         Ok(BulkOutcome {
             applied: claim.applied,
             malformed: claim.malformed,
+            causes: claim.causes,
         })
     }
 }

@@ -42,6 +42,8 @@ pub struct TestAppOptions {
     /// Message size, load shedding, keepalive, connection age and drain
     /// (no drain delay: tests stop at once).
     pub traffic: atelier::config::Traffic,
+    /// TLS and CORS origins.
+    pub transport: atelier::config::Transport,
 }
 
 impl Default for TestAppOptions {
@@ -58,6 +60,7 @@ impl Default for TestAppOptions {
                 drain_delay: Duration::ZERO,
                 ..Default::default()
             },
+            transport: atelier::config::Transport::default(),
         }
     }
 }
@@ -126,6 +129,7 @@ impl TestApp {
             shutdown_grace: Duration::from_secs(5),
             traffic: options.traffic,
             connections: options.connections,
+            transport: options.transport.clone(),
         };
         let server = tokio::spawn(serve_grpc(
             listener,
@@ -134,11 +138,16 @@ impl TestApp {
             server_options,
             shutdown.clone(),
         ));
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("valid URI")
-            .connect()
-            .await
-            .expect("connect to the test server");
+        let endpoint = Channel::from_shared(format!("http://{addr}")).expect("valid URI");
+        // A TLS server refuses plaintext: its tests bring their own channel.
+        let channel = if options.transport.tls.is_some() {
+            endpoint.connect_lazy()
+        } else {
+            endpoint
+                .connect()
+                .await
+                .expect("connect to the test server")
+        };
         Self {
             channel,
             addr,

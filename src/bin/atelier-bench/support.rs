@@ -210,6 +210,7 @@ impl RunningServer {
                 max_connections_per_ip: 100_000,
                 ..atelier::connections::ConnectionLimits::default()
             },
+            transport: atelier::config::Transport::default(),
         };
         let server = tokio::spawn(serve_grpc(
             listener,

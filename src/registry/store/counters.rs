@@ -25,6 +25,9 @@ pub struct UsageClaim {
     pub uses: BTreeMap<Uuid, i64>,
     /// Events whose payload is not a positive count, still locked, to park.
     pub malformed: Vec<Uuid>,
+    /// A traceparent of a request that caused the uses, per skill that has
+    /// one (a sample: one link per skill is enough to find a cause).
+    pub causes: Vec<String>,
 }
 
 /// One row of the usage claim: a skill's sum, or a malformed event.
@@ -38,6 +41,8 @@ struct UsageClaimRow {
     events: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
     malformed: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    cause: Option<String>,
 }
 
 /// Claims up to a batch of due usage events and deletes the well-formed
@@ -61,13 +66,13 @@ pub async fn claim_usage(
            FOR UPDATE SKIP LOCKED \
          ), applied AS ( \
            DELETE FROM outbox o USING claimed c WHERE o.id = c.id AND c.well_formed \
-           RETURNING o.aggregate_id, (o.payload->>'uses')::bigint AS uses \
+           RETURNING o.aggregate_id, (o.payload->>'uses')::bigint AS uses, o.trace_parent \
          ) \
          SELECT aggregate_id AS skill_id, sum(uses)::bigint AS uses, count(*) AS events, \
-                NULL::uuid AS malformed \
+                NULL::uuid AS malformed, min(trace_parent) AS cause \
          FROM applied GROUP BY aggregate_id \
          UNION ALL \
-         SELECT NULL, NULL, NULL, id FROM claimed WHERE NOT well_formed",
+         SELECT NULL, NULL, NULL, id, NULL FROM claimed WHERE NOT well_formed",
     )
     .bind::<BigInt, _>(i64::from(batch_size))
     .load(conn)
@@ -79,6 +84,7 @@ pub async fn claim_usage(
                 claim.uses.insert(skill, uses);
                 claim.applied += events;
                 claim.claimed += usize::try_from(events).unwrap_or(0);
+                claim.causes.extend(row.cause);
             }
             (_, _, _, Some(id)) => {
                 claim.malformed.push(id);

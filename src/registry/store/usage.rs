@@ -145,6 +145,7 @@ pub async fn try_record_one(
         tool_name: input.tool_name.clone(),
         request_id: input.request_id.clone(),
         event_id: Uuid::now_v7(),
+        trace_parent: crate::telemetry::trace_context::current_traceparent(),
     };
     Ok(statement.load(conn).await.single().optional()?)
 }
@@ -164,6 +165,8 @@ struct RecordOne {
     tool_name: String,
     request_id: Option<String>,
     event_id: Uuid,
+    /// The caller's trace, stored with the event (`NewEvent` does the same).
+    trace_parent: Option<String>,
 }
 
 impl diesel::query_builder::QueryId for RecordOne {
@@ -199,7 +202,9 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RecordOne {
         out.push_bind_param::<Nullable<Text>, _>(&self.request_id)?;
         out.push_sql("::text AS request_id, ");
         out.push_bind_param::<SqlUuid, _>(&self.event_id)?;
-        out.push_sql("::uuid AS event_id), ");
+        out.push_sql("::uuid AS event_id, ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.trace_parent)?;
+        out.push_sql("::text AS trace_parent), ");
         out.push_sql(if self.skill_id.is_some() {
             "skill AS (SELECT s.id FROM skills s, p WHERE s.id = p.skill_id), "
         } else {
@@ -215,8 +220,8 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RecordOne {
                ON CONFLICT (user_id, request_id) WHERE request_id IS NOT NULL DO NOTHING \
                RETURNING * \
              ), queued AS ( \
-               INSERT INTO outbox (id, kind, aggregate_id, payload) \
-               SELECT p.event_id, 'usage.recorded', used.skill_id, '{\"uses\": 1}'::jsonb \
+               INSERT INTO outbox (id, kind, aggregate_id, payload, trace_parent) \
+               SELECT p.event_id, 'usage.recorded', used.skill_id, '{\"uses\": 1}'::jsonb, p.trace_parent \
                FROM used, p \
              ) \
              SELECT * FROM used",
