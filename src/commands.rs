@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
@@ -184,7 +183,7 @@ async fn work(
 
 async fn outbox_command(common: &CommonConfig, command: OutboxCommand) -> anyhow::Result<()> {
     with_database(common, async |database| {
-        let mut conn = AsyncPgConnection::establish(&database.url).await?;
+        let mut conn = db::connect::establish(&database.url).await?;
         match command {
             OutboxCommand::Stats => {
                 let counts = outbox::admin::counts(&mut conn).await?;

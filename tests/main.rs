@@ -13,6 +13,7 @@ mod faults;
 mod health;
 mod hostile_input;
 mod idempotency;
+mod observability;
 mod outbox;
 mod reflection;
 mod registry_listing;

@@ -3,7 +3,7 @@
 
 use crate::db::rows::SingleRow as _;
 use diesel::sql_types::Text;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
 use super::embedded::{self, ClusterOptions, EmbeddedPostgres};
 use super::supervisor::Supervisor;
@@ -79,7 +79,7 @@ async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Resu
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let mut conn = AsyncPgConnection::establish(admin_url).await?;
+    let mut conn = super::connect::establish(admin_url).await?;
     let found: Exists =
         diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
             .bind::<Text, _>(name)

@@ -1,7 +1,7 @@
 //! The embedded migrations, applied (and, for tests, reverted) under an
 //! advisory lock.
 
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncMigrationHarness, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 /// Every migration in `migrations/`, compiled into the binary.
@@ -23,7 +23,7 @@ const UNLOCK_MIGRATIONS: &str =
 /// Must run on a multi-threaded tokio runtime: diesel's migration harness is
 /// synchronous and `AsyncMigrationHarness` bridges it with `block_in_place`.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
-    let mut conn = AsyncPgConnection::establish(database_url).await?;
+    let mut conn = super::connect::establish(database_url).await?;
     diesel::sql_query(LOCK_MIGRATIONS)
         .execute(&mut conn)
         .await?;
@@ -44,7 +44,7 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
 /// Reverts every applied migration (used by tests that prove each
 /// `down.sql` really undoes its `up.sql`).
 pub async fn revert_all_migrations(database_url: &str) -> anyhow::Result<usize> {
-    let conn = AsyncPgConnection::establish(database_url).await?;
+    let conn = super::connect::establish(database_url).await?;
     let mut harness = AsyncMigrationHarness::new(conn);
     let reverted = harness
         .revert_all_migrations(MIGRATIONS)

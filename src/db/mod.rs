@@ -2,6 +2,7 @@
 //! private PostgreSQL cluster the server runs when no `DATABASE_URL` is set.
 //! This file only lists the parts; none of them imports it back.
 
+pub mod connect;
 mod database;
 pub mod embedded;
 mod host;
