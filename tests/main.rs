@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod benchmark_smoke;
+mod browsers;
 mod connections;
 mod durability;
 mod error_reasons;
