@@ -129,10 +129,12 @@ pub async fn serve_grpc(
         cors = ?options.transport.cors,
         "serving gRPC and gRPC-Web"
     );
+    // No `max_connection_age_grace`: with one, tonic 0.14 sleeps age +
+    // grace and then drops the connection without ever sending a GOAWAY
+    // (its `connection_timeout_future`), cutting the RPCs in flight. Without
+    // it, the age sends a GOAWAY and the connection's RPCs finish first.
     if let Some(age) = traffic.max_connection_age {
-        builder = builder
-            .max_connection_age(age)
-            .max_connection_age_grace(options.shutdown_grace);
+        builder = builder.max_connection_age(age);
     }
     // Outermost first: CORS answers browsers' preflights before anything
     // else sees them; gRPC-Web is turned into gRPC before the log and the

@@ -88,3 +88,31 @@ async fn an_unknown_service_name_is_not_found() {
         .expect_err("unknown service");
     assert_eq!(status.code(), tonic::Code::NotFound);
 }
+
+/// `atelier health-probe`, the container image's health check, against a
+/// serving server and against an address where nothing listens.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_health_probe_subcommand_exits_zero_only_for_a_serving_server() {
+    let app = TestApp::start().await;
+    let probe = |address: String| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
+                .args(["health-probe", "--timeout-secs", "3", "--address", &address])
+                .output()
+                .expect("run atelier health-probe")
+        })
+    };
+    let serving = probe(app.addr.to_string()).await.expect("join");
+    assert!(
+        serving.status.success(),
+        "{}",
+        String::from_utf8_lossy(&serving.stderr)
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let nowhere = closed.local_addr().expect("addr").to_string();
+    drop(closed);
+    let refused = probe(nowhere.clone()).await.expect("join");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains(&nowhere), "{stderr}");
+}

@@ -208,3 +208,135 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_with_error_info() {
     );
     assert_eq!(crate::common::count(&app, &versions).await, 0);
 }
+
+/// A raw HTTP/2 client connection: the preface and SETTINGS sent, frames
+/// read one at a time, nothing answered unless the test says so.
+struct RawHttp2 {
+    stream: tokio::net::TcpStream,
+}
+
+/// HTTP/2 frame types the tests look for.
+const SETTINGS: u8 = 0x4;
+const PING: u8 = 0x6;
+const GOAWAY: u8 = 0x7;
+
+impl RawHttp2 {
+    async fn connect(app: &TestApp) -> Self {
+        use tokio::io::AsyncWriteExt as _;
+        let mut stream = tokio::net::TcpStream::connect(app.addr)
+            .await
+            .expect("connect");
+        stream
+            .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            .await
+            .expect("preface");
+        // An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
+        stream
+            .write_all(&[0, 0, 0, SETTINGS, 0, 0, 0, 0, 0])
+            .await
+            .expect("settings");
+        Self { stream }
+    }
+
+    /// The next frame's type and flags; `None` when the server closed.
+    async fn frame(&mut self) -> Option<(u8, u8)> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut header = [0_u8; 9];
+        self.stream.read_exact(&mut header).await.ok()?;
+        let length =
+            usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+        let mut payload = vec![0_u8; length];
+        self.stream.read_exact(&mut payload).await.ok()?;
+        let (kind, flags) = (header[3], header[4]);
+        if kind == SETTINGS && flags & 1 == 0 {
+            // Acknowledge the server's settings, as a client must.
+            self.stream
+                .write_all(&[0, 0, 0, SETTINGS, 1, 0, 0, 0, 0])
+                .await
+                .ok()?;
+        }
+        Some((kind, flags))
+    }
+
+    /// Reads frames until one of `kind` (its flags) or the end (`None`).
+    async fn until(&mut self, kind: u8) -> Option<u8> {
+        loop {
+            let (found, flags) = self.frame().await?;
+            if found == kind {
+                return Some(flags);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_pings_idle_connections_and_drops_a_peer_that_never_answers() {
+    let app = TestApp::start_with(options(atelier::config::Traffic {
+        keepalive_interval: Duration::from_secs(1),
+        keepalive_timeout: Duration::from_secs(1),
+        drain_delay: Duration::ZERO,
+        ..Default::default()
+    }))
+    .await;
+    let mut peer = RawHttp2::connect(&app).await;
+    let ping = tokio::time::timeout(Duration::from_secs(5), peer.until(PING))
+        .await
+        .expect("no keepalive PING within 5 s of a 1 s interval");
+    assert_eq!(ping, Some(0), "a PING that is not a request");
+    // Never answered: the connection ends within the ping timeout.
+    let started = std::time::Instant::now();
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        while peer.frame().await.is_some() {}
+    })
+    .await;
+    assert!(end.is_ok(), "a silent peer kept its connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Clients that answer pings (tonic's channel does) are unaffected.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(health_status(&app).await, Some(ServingStatus::Serving));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_past_its_maximum_age_is_asked_to_reconnect() {
+    let app = TestApp::start_with(options(atelier::config::Traffic {
+        max_connection_age: Some(Duration::from_secs(1)),
+        drain_delay: Duration::ZERO,
+        ..Default::default()
+    }))
+    .await;
+    // An upload that is still streaming when its connection ages out.
+    let skill = create_skill(&app, "ada", "long-upload").await;
+    let (sender, request) = open_upload(&skill).await;
+    let mut registry = app.registry();
+    let upload = tokio::spawn(async move { registry.upload_skill_version(request).await });
+
+    let started = std::time::Instant::now();
+    let mut peer = RawHttp2::connect(&app).await;
+    let goaway = tokio::time::timeout(Duration::from_secs(10), peer.until(GOAWAY))
+        .await
+        .expect("no GOAWAY within 10 s of a 1 s maximum age");
+    assert!(goaway.is_some(), "closed without a GOAWAY");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "GOAWAY before the age: {:?}",
+        started.elapsed()
+    );
+    // The aged connection's call finishes rather than being cut.
+    sender
+        .send(UploadSkillVersionRequest {
+            payload: Some(Payload::Chunk(b"finished after the age".to_vec())),
+        })
+        .await
+        .expect("chunk");
+    drop(sender);
+    let version = upload
+        .await
+        .expect("join")
+        .expect("the upload survives the age");
+    assert_eq!(version.into_inner().version.map(|v| v.version), Some(1));
+    // A real client reconnects on its own: calls keep working across ages.
+    for _ in 0..3 {
+        assert_eq!(health_status(&app).await, Some(ServingStatus::Serving));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+}

@@ -44,7 +44,7 @@ pub struct TrafficConfig {
 
     /// Seconds a connection may live before the server asks the client to
     /// reconnect (GOAWAY), so long-lived clients spread over new replicas;
-    /// its RPCs then get the shutdown grace to finish. 0 turns it off.
+    /// the RPCs in flight on it finish first. 0 turns it off.
     #[arg(long, env = "ATELIER_MAX_CONNECTION_AGE_SECS", default_value_t = DEFAULT_MAX_CONNECTION_AGE_SECS,
           value_parser = clap::value_parser!(u64).range(0..=30 * 86_400))]
     pub max_connection_age_secs: u64,
