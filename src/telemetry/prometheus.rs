@@ -120,7 +120,7 @@ pub async fn sample_gauges(pool: DbPool, shutdown: Shutdown) {
         metrics::gauge!(POOL_IDLE).set(status.available as f64);
         metrics::gauge!(POOL_WAITERS).set(status.waiting as f64);
         metrics::gauge!(POOL_MAX).set(status.max_size as f64);
-        if tick % OUTBOX_SAMPLE_EVERY == 0 {
+        if tick.is_multiple_of(OUTBOX_SAMPLE_EVERY) {
             sample_outbox(&pool).await;
         }
         tick = tick.wrapping_add(1);
