@@ -29,7 +29,8 @@ use pin_project_lite::pin_project;
 use tonic::Code;
 use tower::{Layer, Service};
 
-use crate::telemetry::prometheus::{self, RPC_DURATION, RPC_IN_FLIGHT, RPC_REQUESTS};
+use crate::telemetry::names::{RPC_DURATION, RPC_IN_FLIGHT, RPC_REQUESTS};
+use crate::telemetry::prometheus;
 use crate::telemetry::trace_context;
 
 /// The layer to add to the server builder.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::embedded::{EmbeddedError, EmbeddedPostgres};
-use crate::telemetry::prometheus::EMBEDDED_POSTGRES_UP;
+use crate::telemetry::names::EMBEDDED_POSTGRES_UP;
 
 /// How often the supervisor looks at the postmaster.
 const SUPERVISE_INTERVAL: Duration = Duration::from_millis(250);

@@ -21,7 +21,7 @@ use super::queue::{self, ClaimedEvent};
 use crate::config::WorkerConfig;
 use crate::db::DbPool;
 use crate::shutdown::Shutdown;
-use crate::telemetry::prometheus::{OUTBOX_APPLIED, OUTBOX_BATCH_DURATION};
+use crate::telemetry::names::{OUTBOX_APPLIED, OUTBOX_BATCH_DURATION};
 use crate::telemetry::trace_context;
 
 /// The channel the outbox trigger notifies on commit.

@@ -105,8 +105,7 @@ async fn hash_object(state: &AppState, key: &str) -> Result<Option<(String, u64)
             )));
         }
         offset += chunk.len() as u64;
-        metrics::counter!(crate::telemetry::prometheus::VERIFIED_BYTES)
-            .increment(chunk.len() as u64);
+        metrics::counter!(crate::telemetry::names::VERIFIED_BYTES).increment(chunk.len() as u64);
         if offset < size {
             next = Some(fetch(offset));
         }

@@ -2,6 +2,7 @@
 //! human-readable or JSON), traces (W3C trace context in, spans out over
 //! OTLP when configured) and Prometheus metrics.
 
+pub mod names;
 pub mod prometheus;
 pub mod trace_context;
 
