@@ -33,6 +33,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn run_command(cli: Cli) -> anyhow::Result<()> {
+    // The probe runs beside a server in the same container and inherits
+    // its environment: it must not bind the server's metrics port or take
+    // over its signals, so it returns before either is set up.
     if let Some(Command::HealthProbe(config)) = &cli.command {
         return health_probe(config).await;
     }
